@@ -1,0 +1,111 @@
+package io.vdisk.engine;
+
+import io.vdisk.vhd.VhdLayout;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+
+/**
+ * Copies a {@link VirtualDisk} into a new standalone file (raw, dynamic VHD or fixed VHD) by its
+ * extents: ZERO runs are never read or written, DATA runs are read in 2 MiB pieces aligned to the
+ * target's blocks and all-zero pieces are skipped, so the output stays sparse. The output is
+ * written under a temporary name in the target directory, fsynced, then renamed: it is visible
+ * under its name only when complete.
+ */
+public final class Converter {
+  private static final int CHUNK = VhdLayout.DEFAULT_BLOCK_SIZE;
+
+  private Converter() {}
+
+  public enum Target {
+    RAW,
+    VHD,
+    VHD_FIXED
+  }
+
+  /** Progress callback: bytes of the virtual disk done so far, of the total. */
+  @FunctionalInterface
+  public interface Progress {
+    void update(long done, long total);
+
+    Progress NONE = (d, t) -> {};
+  }
+
+  /** Result of a conversion: bytes of data copied and of zeros skipped. */
+  public record Result(long dataBytes, long skippedBytes) {}
+
+  public static Result convert(VirtualDisk src, Path dst, Target target, Progress progress)
+      throws IOException {
+    if (Files.exists(dst)) {
+      throw new FileAlreadyExistsException(dst.toString(), null, "already exists; remove it first");
+    }
+    Path dir = dst.toAbsolutePath().getParent();
+    Path tmp = dir.resolve("." + dst.getFileName() + ".tmp-" + UUID.randomUUID());
+    long size = VhdLayout.roundUpToSector(src.size());
+    try {
+      Result r;
+      try (VirtualDisk out = createTarget(tmp, target, size)) {
+        r = copy(src, out, progress);
+        out.flush();
+      }
+      Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
+      Disks.syncDirectory(dir);
+      return r;
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+  }
+
+  private static VirtualDisk createTarget(Path tmp, Target target, long size) throws IOException {
+    switch (target) {
+      case RAW:
+        return RawDisk.create(tmp, size);
+      case VHD:
+        VhdCreator.createDynamic(StorageProvider.FILES, tmp, VhdCreator.Spec.dynamic(size));
+        return DiskChain.open(tmp, false);
+      case VHD_FIXED:
+        VhdCreator.createFixed(StorageProvider.FILES, tmp, VhdCreator.Spec.fixed(size));
+        return DiskChain.open(tmp, false);
+      default:
+        throw new IllegalArgumentException(target.toString());
+    }
+  }
+
+  /** Copies every non-zero 2 MiB piece of {@code src}'s DATA extents into {@code out}. */
+  public static Result copy(VirtualDisk src, VirtualDisk out, Progress progress)
+      throws IOException {
+    long total = src.size();
+    long data = 0;
+    long skipped = 0;
+    ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+    for (Extent e : src.extents(0, total)) {
+      if (e.kind() != Extent.Kind.DATA) {
+        skipped += e.length();
+        progress.update(e.end(), total);
+        continue;
+      }
+      long pos = e.offset();
+      while (pos < e.end()) {
+        long chunkEnd = Math.min(e.end(), (pos / CHUNK + 1) * CHUNK);
+        int n = (int) (chunkEnd - pos);
+        buf.clear().limit(n);
+        src.read(pos, buf);
+        buf.flip();
+        if (RawDisk.isZero(buf.array(), n)) {
+          skipped += n;
+        } else {
+          out.write(pos, buf);
+          data += n;
+        }
+        pos = chunkEnd;
+        progress.update(pos, total);
+      }
+    }
+    return new Result(data, skipped);
+  }
+}

@@ -1,0 +1,63 @@
+package io.vdisk.engine;
+
+import io.vdisk.vhd.Footer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Opening any supported file as a {@link VirtualDisk}, by format or by sniffing. */
+public final class Disks {
+  private Disks() {}
+
+  public enum Format {
+    RAW,
+    VHD
+  }
+
+  /**
+   * Sniffs a file: VHD when it has a {@code conectix} cookie at offset 0 or in its last 512 (or
+   * 511) bytes, else raw.
+   */
+  public static Format sniff(Path path) throws IOException {
+    if (!Files.exists(path)) {
+      throw new NoSuchFileException(path.toString());
+    }
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      long len = ch.size();
+      ByteBuffer b = ByteBuffer.allocate(8);
+      ch.read(b, 0);
+      if (Footer.hasCookie(b.flip())) {
+        return Format.VHD;
+      }
+      for (long at : new long[] {len - 512, len - 511}) {
+        if (at >= 0) {
+          b.clear();
+          ch.read(b, at);
+          if (Footer.hasCookie(b.flip())) {
+            return Format.VHD;
+          }
+        }
+      }
+      return Format.RAW;
+    }
+  }
+
+  /** Opens {@code path} as {@code format}, or sniffs it when {@code format} is null. */
+  public static VirtualDisk open(Path path, Format format, boolean readOnly) throws IOException {
+    Format f = format == null ? sniff(path) : format;
+    return f == Format.VHD ? DiskChain.open(path, readOnly) : RawDisk.open(path, readOnly);
+  }
+
+  /** fsyncs a directory so that a rename or a new file in it is durable (Linux). */
+  public static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | UnsupportedOperationException e) {
+      // Not every file system lets a directory be opened; the rename itself already happened.
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.vdisk.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A raw image file as a {@link VirtualDisk}. Its extents are found by reading: a 64 KiB run of
+ * zeros is ZERO, anything else DATA (Java has no SEEK_DATA, and reading a hole is cheap).
+ */
+public final class RawDisk implements VirtualDisk {
+  static final int PROBE = 64 * 1024;
+
+  private final Storage storage;
+  private final long size;
+  private final boolean readOnly;
+
+  private RawDisk(Storage storage, long size, boolean readOnly) {
+    this.storage = storage;
+    this.size = size;
+    this.readOnly = readOnly;
+  }
+
+  public static RawDisk open(Path path, boolean readOnly) throws IOException {
+    Storage s = StorageProvider.FILES.open(path, readOnly);
+    return new RawDisk(s, s.size(), readOnly);
+  }
+
+  /** Creates a sparse raw file of {@code size} bytes. */
+  public static RawDisk create(Path path, long size) throws IOException {
+    Storage s = StorageProvider.FILES.create(path);
+    if (size > 0) {
+      s.write(ByteBuffer.allocate(1), size - 1); // the rest stays a hole
+    }
+    return new RawDisk(s, size, false);
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    VirtualDisk.checkRange(this, offset, dst.remaining());
+    storage.read(dst, offset);
+    VhdImage.zeroFill(dst);
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    VirtualDisk.checkRange(this, offset, src.remaining());
+    storage.write(src, offset);
+  }
+
+  @Override
+  public void flush() throws IOException {
+    if (!readOnly) {
+      storage.force();
+    }
+  }
+
+  @Override
+  public List<Extent> extents(long from, long to) throws IOException {
+    VirtualDisk.checkRange(this, from, to - from);
+    List<Extent> out = new ArrayList<>();
+    ByteBuffer buf = ByteBuffer.allocate(PROBE);
+    for (long pos = from; pos < to; pos += PROBE) {
+      int n = (int) Math.min(PROBE, to - pos);
+      buf.clear().limit(n);
+      read(pos, buf);
+      Extent.Kind kind = isZero(buf.array(), n) ? Extent.Kind.ZERO : Extent.Kind.DATA;
+      Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.kind() == kind) {
+        out.set(out.size() - 1, new Extent(last.offset(), last.length() + n, kind, -1));
+      } else {
+        out.add(new Extent(pos, n, kind, -1));
+      }
+    }
+    return out;
+  }
+
+  private static final byte[] ZEROS = new byte[PROBE];
+
+  /** True when the first {@code n} bytes are zero (vectorised by the JDK). */
+  static boolean isZero(byte[] a, int n) {
+    int off = 0;
+    while (off < n) {
+      int len = Math.min(ZEROS.length, n - off);
+      if (Arrays.mismatch(a, off, off + len, ZEROS, 0, len) >= 0) {
+        return false;
+      }
+      off += len;
+    }
+    return true;
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public void close() throws IOException {
+    storage.close();
+  }
+}

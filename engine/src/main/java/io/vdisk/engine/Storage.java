@@ -1,0 +1,28 @@
+package io.vdisk.engine;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Bytes at absolute offsets, the only way the engine touches a file: no file position, so one
+ * storage may be shared by threads. Tests substitute implementations that cut writes at a chosen
+ * point to prove crash safety.
+ */
+public interface Storage extends Closeable {
+  /** Reads until {@code dst} is full or end of file; returns bytes read (0 at or past EOF). */
+  int read(ByteBuffer dst, long position) throws IOException;
+
+  /** Writes all of {@code src} at {@code position}, growing the file if needed. */
+  void write(ByteBuffer src, long position) throws IOException;
+
+  long size() throws IOException;
+
+  void truncate(long size) throws IOException;
+
+  /** Makes every completed write durable (fsync). */
+  void force() throws IOException;
+
+  /** A name for messages: the file's path. */
+  String name();
+}

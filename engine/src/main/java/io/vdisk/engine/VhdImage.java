@@ -1,0 +1,567 @@
+package io.vdisk.engine;
+
+import io.vdisk.vhd.BatmapHeader;
+import io.vdisk.vhd.BlockAllocationTable;
+import io.vdisk.vhd.CorruptImageException;
+import io.vdisk.vhd.DiskType;
+import io.vdisk.vhd.DynamicHeader;
+import io.vdisk.vhd.Footer;
+import io.vdisk.vhd.ParentLocator;
+import io.vdisk.vhd.SectorBitmap;
+import io.vdisk.vhd.UnsupportedImageException;
+import io.vdisk.vhd.VhdLayout;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.roaringbitmap.RoaringBitmap;
+
+/**
+ * One VHD file as a layer: its footer, header, BAT, batmap and sector bitmaps, and reads and writes
+ * of its own sectors. It knows nothing of parents; {@link DiskChain} composes layers.
+ *
+ * <h2>Opening</h2>
+ *
+ * A dynamic or differencing image is described by the footer copy at offset 0 when that copy is
+ * valid (qemu reads it first; it is what survives a crash, as in XenServer); the trailing footer is
+ * the fallback. A trailing footer that is missing, torn or different is reported by {@link
+ * #trailerValid()} and rewritten by the next {@link #flush()} of a writable image. A fixed image
+ * has only the trailing footer.
+ *
+ * <h2>Write ordering (crash safety)</h2>
+ *
+ * Writes go to data sectors at once; metadata changes (new BAT entries, bitmap bits, batmap bits,
+ * the trailing footer) are held in memory and committed by {@link #flush()} in this order:
+ *
+ * <ol>
+ *   <li>fsync: every data sector written so far is durable;
+ *   <li>write changed sector bitmaps, fsync: no bit is ever durable before its data, and the
+ *       bitmap of a new block is durable before any BAT entry points at it;
+ *   <li>write the changed 512-byte BAT sectors and the batmap (map, then header with checksum);
+ *   <li>write the trailing footer after the last block, cut the file after it, fsync.
+ * </ol>
+ *
+ * A new block is placed after all metadata and all blocks (never over another tool's batmap or
+ * locators), with its data 4 KiB-aligned as blktap does; the sectors of it not yet written are a
+ * hole and read as zeros. A crash at any point therefore leaves: BAT entries that point only at
+ * durable blocks, bits that are set only over durable data, and at worst a torn trailing footer,
+ * which opening tolerates (the copy at offset 0 is never changed by allocation). Unflushed writes
+ * may be lost; flushed ones never are.
+ *
+ * <p>A new block of a dynamic (non-differencing) image gets an all-ones bitmap, as qemu and
+ * ocaml-vhd do: its unwritten sectors are holes that read as zeros, which is their content. A
+ * differencing image gets exact per-sector bits, so unwritten sectors still come from the parent.
+ */
+public final class VhdImage implements Closeable {
+  /** Dirty bitmaps held before an implicit flush. */
+  private static final int DIRTY_LIMIT = 4096;
+
+  private static final int CACHE_LIMIT = 2048;
+  private static final int DATA_ALIGN = 4096;
+
+  private final Storage storage;
+  private final boolean readOnly;
+  private final DynamicHeader header;
+  private final BlockAllocationTable bat;
+  private final int blockSize;
+  private final int bitmapBytes;
+  private final long metadataEnd;
+  private final BatmapHeader batmapHeader;
+  private final byte[] batmap;
+  private final long batmapHeaderOffset;
+  private final RoaringBitmap knownFull = new RoaringBitmap();
+  private final Map<Integer, SectorBitmap> dirtyBitmaps = new HashMap<>();
+  private final Map<Integer, SectorBitmap> cache =
+      new LinkedHashMap<>(64, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Integer, SectorBitmap> e) {
+          return size() > CACHE_LIMIT;
+        }
+      };
+  private final BitSet dirtyBatSectors = new BitSet();
+  private Footer footer;
+  private long dataEnd;
+  private boolean trailerValid;
+  private boolean copyAtZeroValid;
+  private boolean batmapValid;
+  private boolean batmapDirty;
+  private boolean dataDirty;
+  private boolean trailerDirty;
+  private boolean closed;
+
+  private VhdImage(OpenState s, Storage storage, boolean readOnly) {
+    this.storage = storage;
+    this.readOnly = readOnly;
+    this.footer = s.footer;
+    this.header = s.header;
+    this.bat = s.bat;
+    this.blockSize = s.blockSize;
+    this.bitmapBytes = s.header == null ? 0 : VhdLayout.bitmapBytes(s.blockSize);
+    this.metadataEnd = s.metadataEnd;
+    this.batmapHeader = s.batmapHeader;
+    this.batmap = s.batmap;
+    this.batmapHeaderOffset = s.batmapHeaderOffset;
+    this.batmapValid = s.batmapValid;
+    this.dataEnd = s.dataEnd;
+    this.trailerValid = s.trailerValid;
+    this.copyAtZeroValid = s.copyAtZeroValid;
+    if (batmapValid && batmap != null) {
+      for (int i = 0; i < bat.size(); i++) {
+        if (bat.isAllocated(i) && (batmap[i >>> 3] & (0x80 >>> (i & 7))) != 0) {
+          knownFull.add(i);
+        }
+      }
+    }
+    if (!readOnly && (!trailerValid || (header != null && !copyAtZeroValid))) {
+      trailerDirty = true;
+    }
+  }
+
+  /** Opens the image in {@code storage}; the storage is closed if opening fails. */
+  public static VhdImage open(Storage storage, boolean readOnly) throws IOException {
+    try {
+      return new VhdImage(VhdOpener.read(storage), storage, readOnly);
+    } catch (IOException | RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+  }
+
+  // ---- description ------------------------------------------------------------------------
+
+  public String name() {
+    return storage.name();
+  }
+
+  public Footer footer() {
+    return footer;
+  }
+
+  /** The dynamic header, or {@code null} for a fixed image. */
+  public DynamicHeader header() {
+    return header;
+  }
+
+  public DiskType type() {
+    return footer.type();
+  }
+
+  public boolean isFixed() {
+    return header == null;
+  }
+
+  public boolean isDifferencing() {
+    return footer.type() == DiskType.DIFFERENCING;
+  }
+
+  public long size() {
+    return footer.currentSize();
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /** Number of blocks: BAT entries, or for a fixed image the blocks covering its size. */
+  public int blockCount() {
+    return bat == null ? (int) VhdLayout.blocksFor(size(), blockSize) : bat.size();
+  }
+
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
+  /** False when the trailing footer is missing, torn or differs from the copy at offset 0. */
+  public boolean trailerValid() {
+    return trailerValid;
+  }
+
+  public boolean copyAtZeroValid() {
+    return copyAtZeroValid;
+  }
+
+  public boolean hasBatmap() {
+    return batmapHeader != null;
+  }
+
+  public boolean batmapValid() {
+    return batmapValid;
+  }
+
+  public BatmapHeader batmapHeader() {
+    return batmapHeader;
+  }
+
+  /** Offset where the next trailing footer goes: the end of all metadata and blocks. */
+  public long dataEnd() {
+    return dataEnd;
+  }
+
+  public long metadataEnd() {
+    return metadataEnd;
+  }
+
+  public long fileSize() throws IOException {
+    return storage.size();
+  }
+
+  public BlockAllocationTable bat() {
+    return bat;
+  }
+
+  Storage storage() {
+    return storage;
+  }
+
+  public synchronized int allocatedBlocks() {
+    return bat == null ? blockCount() : bat.allocatedCount();
+  }
+
+  // ---- block queries ----------------------------------------------------------------------
+
+  public synchronized boolean isAllocated(int block) {
+    if (bat == null) {
+      return block < blockCount();
+    }
+    return block < bat.size() && bat.isAllocated(block);
+  }
+
+  /** True when every sector of the block is known to be in this layer. */
+  public synchronized boolean isKnownFull(int block) {
+    return bat == null ? block < blockCount() : knownFull.contains(block);
+  }
+
+  /** A copy of the allocated blocks, for the chain's ownership index. */
+  public synchronized RoaringBitmap allocatedSet() {
+    RoaringBitmap r = new RoaringBitmap();
+    if (bat == null) {
+      r.add(0L, (long) blockCount());
+    } else {
+      for (int i = 0; i < bat.size(); i++) {
+        if (bat.isAllocated(i)) {
+          r.add(i);
+        }
+      }
+    }
+    return r;
+  }
+
+  public synchronized RoaringBitmap knownFullSet() {
+    if (bat == null) {
+      RoaringBitmap r = new RoaringBitmap();
+      r.add(0L, (long) blockCount());
+      return r;
+    }
+    return knownFull.clone();
+  }
+
+  /** The sector bitmap of an allocated block (a shared instance: do not modify). */
+  public synchronized SectorBitmap bitmap(int block) throws IOException {
+    if (bat == null) {
+      return SectorBitmap.full(blockSize);
+    }
+    SectorBitmap b = dirtyBitmaps.get(block);
+    if (b == null) {
+      b = cache.get(block);
+    }
+    if (b == null) {
+      ByteBuffer buf = ByteBuffer.allocate(bitmapBytes);
+      readFully(buf, bitmapOffset(block));
+      buf.flip();
+      b = SectorBitmap.parse(buf, blockSize);
+      cache.put(block, b);
+      if (b.isFull()) {
+        knownFull.add(block);
+      }
+    }
+    return b;
+  }
+
+  /** Absolute file offset of the block's bitmap. */
+  public synchronized long bitmapOffset(int block) {
+    return bat.sectorOf(block) * VhdLayout.SECTOR;
+  }
+
+  /** Absolute file offset of the block's first data byte. */
+  public synchronized long dataOffset(int block) {
+    if (bat == null) {
+      return (long) block * blockSize;
+    }
+    return bat.sectorOf(block) * VhdLayout.SECTOR + bitmapBytes;
+  }
+
+  // ---- I/O --------------------------------------------------------------------------------
+
+  /**
+   * Reads from an allocated block at byte {@code offsetInBlock}, ignoring bitmaps. Bytes past the
+   * end of the file (a block whose tail was never written before a crash) read as zeros.
+   */
+  public void readData(int block, int offsetInBlock, ByteBuffer dst) throws IOException {
+    long pos = dataOffset(block) + offsetInBlock;
+    if (bat == null) {
+      long limit = size();
+      if (pos >= limit) {
+        zeroFill(dst);
+        return;
+      }
+      if (pos + dst.remaining() > limit) {
+        ByteBuffer head = dst.slice(dst.position(), (int) (limit - pos));
+        readFully(head, pos);
+        dst.position(dst.position() + head.capacity());
+        zeroFill(dst);
+        return;
+      }
+    }
+    readFully(dst, pos);
+  }
+
+  private void readFully(ByteBuffer dst, long pos) throws IOException {
+    storage.read(dst, pos);
+    zeroFill(dst);
+  }
+
+  static void zeroFill(ByteBuffer dst) {
+    while (dst.remaining() >= 8) {
+      dst.putLong(0L);
+    }
+    while (dst.hasRemaining()) {
+      dst.put((byte) 0);
+    }
+  }
+
+  /**
+   * Writes whole sectors into a block, allocating it if needed and setting the written sectors'
+   * bits. {@code src.remaining()} must be a multiple of 512 within the block.
+   */
+  public synchronized void writeSectors(int block, int sectorInBlock, ByteBuffer src)
+      throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    int count = src.remaining() / VhdLayout.SECTOR;
+    if (src.remaining() % VhdLayout.SECTOR != 0
+        || sectorInBlock < 0
+        || sectorInBlock + count > blockSize / VhdLayout.SECTOR
+        || block < 0
+        || block >= blockCount()) {
+      throw new IllegalArgumentException(
+          "bad sector write: block " + block + " sector " + sectorInBlock + " count " + count);
+    }
+    if (bat != null && !bat.isAllocated(block)) {
+      allocate(block);
+    }
+    storage.write(src, dataOffset(block) + (long) sectorInBlock * VhdLayout.SECTOR);
+    dataDirty = true;
+    if (bat != null && isDifferencing() && !knownFull.contains(block)) {
+      SectorBitmap current = bitmap(block);
+      if (current.next(sectorInBlock, sectorInBlock + count, false) < sectorInBlock + count) {
+        SectorBitmap next = current.copy();
+        next.setRange(sectorInBlock, sectorInBlock + count);
+        dirtyBitmaps.put(block, next);
+        cache.put(block, next);
+        if (next.isFull()) {
+          markFull(block);
+        }
+      }
+    }
+    if (dirtyBitmaps.size() > DIRTY_LIMIT) {
+      flush();
+    }
+  }
+
+  /** Reserves the next block position after everything; the block becomes visible at flush. */
+  private void allocate(int block) throws IOException {
+    long start = alignBlockStart(dataEnd);
+    long end = Math.addExact(start, (long) bitmapBytes + blockSize);
+    if (start / VhdLayout.SECTOR >= 0xFFFF_FFFFL) {
+      throw new UnsupportedImageException(
+          name() + ": no room for block " + block + ": file offset past the 2 TiB BAT limit");
+    }
+    if (start > dataEnd) {
+      // Clear the gap, which may hold the old trailing footer: no stale footer stays behind.
+      storage.write(ByteBuffer.allocate((int) (start - dataEnd)), dataEnd);
+    }
+    bat.set(block, start / VhdLayout.SECTOR);
+    dirtyBatSectors.set(block / 128);
+    dataEnd = end;
+    trailerDirty = true;
+    trailerValid = false;
+    SectorBitmap bm =
+        isDifferencing() ? SectorBitmap.empty(blockSize) : SectorBitmap.full(blockSize);
+    dirtyBitmaps.put(block, bm);
+    cache.put(block, bm);
+    if (!isDifferencing()) {
+      markFull(block);
+    }
+  }
+
+  private long alignBlockStart(long end) {
+    long dataStart = end + bitmapBytes;
+    long aligned = (dataStart + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+    return aligned - bitmapBytes;
+  }
+
+  private void markFull(int block) {
+    knownFull.add(block);
+    if (batmap != null && block / 8 < batmap.length) {
+      batmap[block >>> 3] |= (byte) (0x80 >>> (block & 7));
+      batmapDirty = true;
+    }
+  }
+
+  /** Writes bytes of a fixed image's data area directly. */
+  public synchronized void writeFixed(long offset, ByteBuffer src) throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    storage.write(src, offset);
+    dataDirty = true;
+  }
+
+  /** Commits every write so far in the order documented on this class. */
+  public synchronized void flush() throws IOException {
+    if (readOnly || closed) {
+      return;
+    }
+    boolean metadata =
+        !dirtyBitmaps.isEmpty() || !dirtyBatSectors.isEmpty() || batmapDirty || trailerDirty;
+    if (!metadata) {
+      if (dataDirty) {
+        storage.force();
+        dataDirty = false;
+      }
+      return;
+    }
+    storage.force();
+    if (!dirtyBitmaps.isEmpty()) {
+      for (Map.Entry<Integer, SectorBitmap> e : dirtyBitmaps.entrySet()) {
+        storage.write(e.getValue().toBuffer(), bitmapOffset(e.getKey()));
+      }
+      storage.force();
+      dirtyBitmaps.clear();
+    }
+    long tableOffset = header == null ? 0 : header.tableOffset();
+    for (int s = dirtyBatSectors.nextSetBit(0); s >= 0; s = dirtyBatSectors.nextSetBit(s + 1)) {
+      storage.write(bat.sectorContaining(s * 128), tableOffset + (long) s * VhdLayout.SECTOR);
+    }
+    dirtyBatSectors.clear();
+    if (batmapDirty && batmapHeader != null) {
+      writeBatmap();
+    }
+    writeFooters(!copyAtZeroValid);
+    storage.force();
+    dataDirty = false;
+  }
+
+  private void writeBatmap() throws IOException {
+    storage.write(ByteBuffer.wrap(batmap), batmapHeader.batmapOffset());
+    ByteBuffer h = ByteBuffer.allocate(BatmapHeader.SIZE);
+    batmapHeader.writeTo(h, batmap);
+    storage.write(h.flip(), batmapHeaderOffset);
+    batmapDirty = false;
+    batmapValid = true;
+  }
+
+  /** Writes the trailing footer at the end of data and, if asked, the copy at offset 0. */
+  private void writeFooters(boolean alsoCopyAtZero) throws IOException {
+    long at = header == null ? size() : dataEnd;
+    storage.write(footer.toBuffer(), at);
+    if (storage.size() > at + Footer.SIZE) {
+      storage.truncate(at + Footer.SIZE);
+    }
+    if (alsoCopyAtZero && header != null) {
+      storage.write(footer.toBuffer(), 0);
+      copyAtZeroValid = true;
+    }
+    trailerDirty = false;
+    trailerValid = true;
+  }
+
+  /** Sets blktap's hidden flag in both footers and makes it durable. */
+  public synchronized void setHidden(boolean hidden) throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    flush();
+    footer = footer.withHidden(hidden);
+    writeFooters(true);
+    storage.force();
+  }
+
+  /** Rewrites a torn trailing footer and a bad copy at offset 0 (check --repair). */
+  public synchronized void repairFooters() throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    storage.force();
+    if (batmapHeader != null && !batmapValid) {
+      writeBatmap();
+    }
+    writeFooters(true);
+    storage.force();
+  }
+
+  /** Rewrites the batmap from the blocks known full (check --repair of a bad batmap checksum). */
+  boolean batmapNeedsRepair() {
+    return batmapHeader != null && !batmapValid;
+  }
+
+  /** Reads the bytes a parent locator points at, bounds-checked. */
+  public byte[] readLocatorData(ParentLocator l) throws IOException {
+    long len = Integer.toUnsignedLong(l.dataLength());
+    long space = l.dataSpaceBytes();
+    long fileSize = storage.size();
+    if (len == 0
+        || len > 64 * 1024
+        || space < 0
+        || len > Math.max(space, len == 0 ? 0 : space)
+        || l.dataOffset() < 0
+        || l.dataOffset() > fileSize - len) {
+      throw new CorruptImageException(
+          String.format(
+              "%s: parent locator %s at 0x%X: length %d, space %d outside the file of %d bytes",
+              name(),
+              ParentLocator.codeName(l.platformCode()),
+              l.dataOffset(),
+              len,
+              space,
+              fileSize));
+    }
+    ByteBuffer b = ByteBuffer.allocate((int) len);
+    readFully(b, l.dataOffset());
+    return b.array();
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    try {
+      flush();
+    } finally {
+      closed = true;
+      storage.close();
+    }
+  }
+
+  /** What {@link VhdOpener} found; the constructor takes it whole. */
+  record OpenState(
+      Footer footer,
+      DynamicHeader header,
+      BlockAllocationTable bat,
+      int blockSize,
+      long metadataEnd,
+      BatmapHeader batmapHeader,
+      byte[] batmap,
+      long batmapHeaderOffset,
+      boolean batmapValid,
+      long dataEnd,
+      boolean trailerValid,
+      boolean copyAtZeroValid) {}
+}

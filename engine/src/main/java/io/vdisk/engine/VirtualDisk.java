@@ -1,0 +1,54 @@
+package io.vdisk.engine;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * A guest-visible disk: bytes {@code [0, size())} at absolute offsets, no file position, safe to
+ * share across threads. Raw files, fixed and dynamic images, chains all implement it; convert,
+ * copy and the command line only ever see this.
+ */
+public interface VirtualDisk extends Closeable {
+  long size();
+
+  /**
+   * Reads {@code dst.remaining()} bytes at {@code offset}. Reading past {@link #size()} is an
+   * error.
+   */
+  void read(long offset, ByteBuffer dst) throws IOException;
+
+  /** Writes {@code src.remaining()} bytes at {@code offset}; durable only after {@link #flush}. */
+  void write(long offset, ByteBuffer src) throws IOException;
+
+  /**
+   * Makes the range read as zeros. The default writes zero buffers; images override it to skip
+   * space no layer holds.
+   */
+  default void writeZeros(long offset, long length) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+    long done = 0;
+    while (done < length) {
+      int n = (int) Math.min(zeros.capacity(), length - done);
+      zeros.clear().limit(n);
+      write(offset + done, zeros);
+      done += n;
+    }
+  }
+
+  /** Makes every write so far durable. */
+  void flush() throws IOException;
+
+  /** The runs of {@code [from, to)}, in order, adjacent runs of one kind and layer merged. */
+  List<Extent> extents(long from, long to) throws IOException;
+
+  boolean isReadOnly();
+
+  static void checkRange(VirtualDisk d, long offset, long length) {
+    if (offset < 0 || length < 0 || offset > d.size() - length) {
+      throw new IllegalArgumentException(
+          "range " + offset + "+" + length + " outside disk of " + d.size() + " bytes");
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package io.vdisk.tools;
+
+import io.vdisk.engine.Finding;
+import io.vdisk.engine.ImageChecker;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "check",
+    description = {
+      "Check every structural rule of an image and its chain. Exit 0 only when clean",
+      "(warnings allowed). --repair rewrites a torn or missing footer and a stale batmap."
+    })
+final class CheckCommand extends VdiskCommand {
+  @Option(names = "--repair", description = "Repair what can be repaired, then check again.")
+  boolean repair;
+
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  @Parameters(index = "0", paramLabel = "FILE")
+  Path file;
+
+  @Override
+  public Integer call() throws Exception {
+    List<Finding> findings = ImageChecker.check(file);
+    boolean repaired = false;
+    if (repair && findings.stream().anyMatch(Finding::repairable)) {
+      ImageChecker.repair(file);
+      repaired = true;
+      findings = ImageChecker.check(file);
+    }
+    long errors = findings.stream().filter(f -> f.severity() == Finding.Severity.ERROR).count();
+    if (json) {
+      printJson(
+          Map.of(
+              "file", file.toString(),
+              "clean", errors == 0,
+              "repaired", repaired,
+              "findings",
+              findings.stream()
+                  .map(
+                      f ->
+                          Map.of(
+                              "severity", f.severity().name().toLowerCase(java.util.Locale.ROOT),
+                              "message", f.message(),
+                              "repairable", f.repairable()))
+                  .toList()));
+    } else {
+      for (Finding f : findings) {
+        out().println(
+            f.severity().name().toLowerCase(java.util.Locale.ROOT) + ": " + f.message()
+                + (f.repairable() ? " [repairable with --repair]" : ""));
+      }
+      if (repaired) {
+        out().println("repaired " + file);
+      }
+      out().println(errors == 0 ? file + " is clean" : file + ": " + errors + " error(s)");
+    }
+    return errors == 0 ? ExitCode.OK : ExitCode.FAILED;
+  }
+}

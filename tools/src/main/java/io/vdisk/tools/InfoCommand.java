@@ -1,0 +1,115 @@
+package io.vdisk.tools;
+
+import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Disks;
+import io.vdisk.engine.VhdImage;
+import io.vdisk.vhd.Footer;
+import io.vdisk.vhd.VhdLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "info",
+    description = "Show an image: type, sizes, blocks, creator, UUID, hidden flag and its parent chain.")
+final class InfoCommand extends VdiskCommand {
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  @Parameters(index = "0", paramLabel = "FILE")
+  Path file;
+
+  @Override
+  public Integer call() throws Exception {
+    if (Disks.sniff(file) == Disks.Format.RAW) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("file", file.toString());
+      m.put("format", "raw");
+      m.put("virtual-size", Files.size(file));
+      m.put("file-size", Files.size(file));
+      if (json) {
+        printJson(m);
+      } else {
+        out().printf("file: %s%nformat: raw%nvirtual size: %s (%d bytes)%n", file, Sizes.human(Files.size(file)), Files.size(file));
+      }
+      return ExitCode.OK;
+    }
+    try (DiskChain chain = DiskChain.open(file, true)) {
+      List<Map<String, Object>> layers = new ArrayList<>();
+      for (int i = 0; i < chain.depth(); i++) {
+        layers.add(describe(chain.layers().get(i), chain.paths().get(i), i));
+      }
+      Map<String, Object> top = new LinkedHashMap<>(layers.get(0));
+      top.remove("depth");
+      top.put("chain-depth", chain.depth());
+      top.put("chain", layers);
+      if (json) {
+        printJson(top);
+        return ExitCode.OK;
+      }
+      printHuman(layers.get(0));
+      out().printf("chain depth: %d%n", chain.depth());
+      for (Map<String, Object> l : layers) {
+        out().printf(
+            "  [%d] %s  %s  %s  uuid %s%s%n",
+            l.get("depth"), l.get("file"), l.get("type"),
+            Sizes.human((Long) l.get("virtual-size")), l.get("uuid"),
+            Boolean.TRUE.equals(l.get("hidden")) ? "  hidden" : "");
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  private void printHuman(Map<String, Object> m) {
+    out().printf("file: %s%n", m.get("file"));
+    out().printf("format: vhd (%s)%n", m.get("type"));
+    long vs = (Long) m.get("virtual-size");
+    out().printf("virtual size: %s (%d bytes)%n", Sizes.human(vs), vs);
+    long fs = (Long) m.get("file-size");
+    out().printf("file size: %s (%d bytes)%n", Sizes.human(fs), fs);
+    if (m.containsKey("block-size")) {
+      out().printf("block size: %d%n", m.get("block-size"));
+      out().printf("allocated blocks: %d of %d%n", m.get("allocated-blocks"), m.get("total-blocks"));
+    }
+    out().printf("creator: %s %s%n", m.get("creator"), m.get("creator-version"));
+    out().printf("uuid: %s%n", m.get("uuid"));
+    out().printf("hidden: %s%n", m.get("hidden"));
+    if (m.containsKey("parent-uuid")) {
+      out().printf("parent: %s (uuid %s)%n", m.get("parent-name"), m.get("parent-uuid"));
+    }
+  }
+
+  static Map<String, Object> describe(VhdImage img, Path path, int depth) throws java.io.IOException {
+    Footer f = img.footer();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("depth", depth);
+    m.put("file", path.toString());
+    m.put("format", "vhd");
+    m.put("type", f.type().label());
+    m.put("virtual-size", f.currentSize());
+    m.put("file-size", img.fileSize());
+    if (!img.isFixed()) {
+      m.put("block-size", img.blockSize());
+      m.put("allocated-blocks", img.allocatedBlocks());
+      m.put("total-blocks", img.blockCount());
+    }
+    m.put("creator", VhdLayout.fourCc(f.creatorApplication()));
+    m.put(
+        "creator-version",
+        (f.creatorVersion() >>> 16) + "." + (f.creatorVersion() & 0xFFFF));
+    m.put("uuid", f.uniqueId().toString());
+    m.put("hidden", f.isHidden());
+    m.put("geometry", f.geometry().toString());
+    if (img.isDifferencing()) {
+      m.put("parent-uuid", img.header().parentUuid().toString());
+      m.put("parent-name", img.header().parentName());
+    }
+    return m;
+  }
+}

@@ -1,0 +1,83 @@
+package io.vdisk.tools;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Entry point of the {@code vdisk} command. */
+@Command(
+    name = "vdisk",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "VHD images, copy-on-write chains and their tools.",
+    subcommands = {
+      CreateCommand.class,
+      SnapshotCommand.class,
+      InfoCommand.class,
+      CheckCommand.class,
+      ConvertCommand.class,
+      IoCommand.class,
+      MapCommand.class,
+      CompareCommand.class,
+      DemoCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    footer = {
+      "",
+      "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
+      "4 corrupt image, 5 unsupported image, 70 internal error (a bug)."
+    })
+public final class Main implements Runnable {
+  @Option(
+      names = "--stacktrace",
+      scope = CommandLine.ScopeType.INHERIT,
+      description = "Print the stack trace of an error (for bug reports).")
+  boolean stacktrace;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand");
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns the exit code; used by tests without exiting. */
+  public static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler(new ErrorHandler());
+    cl.setParameterExceptionHandler(
+        (ex, a) -> {
+          ex.getCommandLine().getErr().println("vdisk: " + ex.getMessage());
+          ex.getCommandLine()
+              .getErr()
+              .println("Try 'vdisk " + ex.getCommandLine().getCommandName() + " --help'.");
+          return ExitCode.USAGE;
+        });
+    return cl;
+  }
+
+  static boolean stackTraces(CommandLine.ParseResult parseResult) {
+    for (CommandLine.ParseResult p = parseResult; p != null; p = p.subcommand()) {
+      if (p.hasMatchedOption("--stacktrace")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"vdisk " + (v == null ? "dev" : v)};
+    }
+  }
+}
