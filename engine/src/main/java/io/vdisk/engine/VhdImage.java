@@ -386,6 +386,12 @@ public final class VhdImage implements Closeable {
       // Clear the gap, which may hold the old trailing footer: no stale footer stays behind.
       storage.write(ByteBuffer.allocate((int) (start - dataEnd)), dataEnd);
     }
+    long fileSize = storage.size();
+    if (start < fileSize) {
+      // Space left by a crashed session (written, never referenced) is not a hole: zero it, or
+      // its old bytes would show through the unwritten sectors of the new block.
+      zeroRange(start, Math.min(end, fileSize));
+    }
     bat.set(block, start / VhdLayout.SECTOR);
     dirtyBatSectors.set(block / 128);
     dataEnd = end;
@@ -397,6 +403,14 @@ public final class VhdImage implements Closeable {
     cache.put(block, bm);
     if (!isDifferencing()) {
       markFull(block);
+    }
+  }
+
+  private void zeroRange(long from, long to) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(to - from, 1 << 20));
+    for (long p = from; p < to; p += zeros.capacity()) {
+      zeros.clear().limit((int) Math.min(zeros.capacity(), to - p));
+      storage.write(zeros, p);
     }
   }
 
