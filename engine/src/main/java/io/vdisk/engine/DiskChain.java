@@ -20,17 +20,16 @@ import org.roaringbitmap.RoaringBitmap;
  * A leaf image over its read-only ancestors, as one {@link VirtualDisk}. A single fixed or dynamic
  * image is a chain of depth 1.
  *
- * <p><b>Ownership index.</b> Opening reads BATs (and batmaps), never data. Per block, {@code
- * owner} holds the topmost layer that has the block allocated, and {@code ownerFull} the blocks
- * whose owner holds every sector, so most reads go straight to one layer whatever the depth. Only
- * a block partly present in its owner consults that layer's sector bitmap (cached by the layer)
- * and, for the clear runs, the next layer down that has the block, found in per-layer {@link
- * RoaringBitmap}s of allocated blocks. Memory: two bytes a block plus the bitmaps, a few MiB for a
- * full 2 TiB disk.
+ * <p><b>Ownership index.</b> Opening reads BATs (and batmaps), never data. Per block, {@code owner}
+ * holds the topmost layer that has the block allocated, and {@code ownerFull} the blocks whose
+ * owner holds every sector, so most reads go straight to one layer whatever the depth. Only a block
+ * partly present in its owner consults that layer's sector bitmap (cached by the layer) and, for
+ * the clear runs, the next layer down that has the block, found in per-layer {@link RoaringBitmap}s
+ * of allocated blocks. Memory: two bytes a block plus the bitmaps, a few MiB for a full 2 TiB disk.
  *
  * <p><b>Writes</b> go to the leaf: per-sector bits in a differencing leaf, partial sectors read
- * from the chain first, zero writes skipped only where no layer holds data. The ordering that
- * makes them crash-safe is {@link VhdImage}'s.
+ * from the chain first, zero writes skipped only where no layer holds data. The ordering that makes
+ * them crash-safe is {@link VhdImage}'s.
  *
  * <p>Thread-safe: reads share a lock, writes and flushes take it alone.
  */
@@ -48,8 +47,7 @@ public final class DiskChain implements VirtualDisk {
   private final RoaringBitmap ownerFull = new RoaringBitmap();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
-  private DiskChain(List<VhdImage> layers, List<Path> paths, boolean readOnly)
-      throws IOException {
+  private DiskChain(List<VhdImage> layers, List<Path> paths, boolean readOnly) throws IOException {
     this.layers = List.copyOf(layers);
     this.paths = List.copyOf(paths);
     this.readOnly = readOnly;
@@ -115,7 +113,11 @@ public final class DiskChain implements VirtualDisk {
         Path real = currentPath.toRealPath();
         if (!seenPaths.add(real) || !seenIds.add(current.footer().uniqueId())) {
           throw new CorruptImageException(
-              leaf + ": parent loop: " + currentPath + " (UUID " + current.footer().uniqueId()
+              leaf
+                  + ": parent loop: "
+                  + currentPath
+                  + " (UUID "
+                  + current.footer().uniqueId()
                   + ") is already in the chain");
         }
         if (!current.isDifferencing()) {
@@ -204,7 +206,10 @@ public final class DiskChain implements VirtualDisk {
     }
   }
 
-  /** Fills {@code dst} (all of it) from {@code block} at {@code off}, looking from layer {@code from} down. */
+  /**
+   * Fills {@code dst} (all of it) from {@code block} at {@code off}, looking from layer {@code
+   * from} down.
+   */
   private void readBlock(int block, int off, ByteBuffer dst, int from) throws IOException {
     int layer = from == 0 ? owner[block] : nextOwner(block, from);
     if (layer < 0) {
@@ -296,7 +301,11 @@ public final class DiskChain implements VirtualDisk {
       int len = data.remaining() + head + tail;
       ByteBuffer buf = ByteBuffer.allocate(len);
       readBlock(block, start, buf.slice(0, VhdLayout.SECTOR), 0);
-      readBlock(block, start + len - VhdLayout.SECTOR, buf.slice(len - VhdLayout.SECTOR, VhdLayout.SECTOR), 0);
+      readBlock(
+          block,
+          start + len - VhdLayout.SECTOR,
+          buf.slice(len - VhdLayout.SECTOR, VhdLayout.SECTOR),
+          0);
       buf.put(head, data, data.position(), data.remaining());
       sectors = buf;
       off = start;

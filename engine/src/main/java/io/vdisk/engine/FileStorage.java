@@ -27,10 +27,7 @@ final class FileStorage implements Storage {
   static Storage create(Path path) throws IOException {
     FileChannel ch =
         FileChannel.open(
-            path,
-            StandardOpenOption.READ,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.CREATE_NEW);
+            path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
     return new FileStorage(ch, path.toString());
   }
 

@@ -10,7 +10,6 @@ import io.vdisk.vhd.ParentLocator;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,11 +18,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The structural rules of a VHD and its chain, as {@code vhd-util check} has them
- * (vhd-format-notes §2.2), with the BAT overlap check done in O(n log n) by sorting. Each rule
- * that fails becomes a {@link Finding}; a torn or missing trailing footer and a stale batmap are
- * repairable. Opening problems (bad checksums of both footers, BAT outside the file, missing or
- * wrong parent, loops) surface as the exception {@link DiskChain#open} throws.
+ * The structural rules of a VHD and its chain, as {@code vhd-util check} has them (vhd-format-notes
+ * §2.2), with the BAT overlap check done in O(n log n) by sorting. Each rule that fails becomes a
+ * {@link Finding}; a torn or missing trailing footer and a stale batmap are repairable. Opening
+ * problems (bad checksums of both footers, BAT outside the file, missing or wrong parent, loops)
+ * surface as the exception {@link DiskChain#open} throws.
  */
 public final class ImageChecker {
   private ImageChecker() {}
@@ -51,13 +50,20 @@ public final class ImageChecker {
     String n = img.name();
     Footer f = img.footer();
     if ((f.features() & Footer.FEATURES_RESERVED) == 0) {
-      out.add(Finding.error(String.format("%s: footer features 0x%X: bit 0x2 must be set", n, f.features())));
+      out.add(
+          Finding.error(
+              String.format("%s: footer features 0x%X: bit 0x2 must be set", n, f.features())));
     }
     if ((f.features() & ~0x3) != 0) {
-      out.add(Finding.error(String.format("%s: footer features 0x%X: unknown bits set", n, f.features())));
+      out.add(
+          Finding.error(
+              String.format("%s: footer features 0x%X: unknown bits set", n, f.features())));
     }
     if (f.formatVersion() != Footer.FORMAT_VERSION) {
-      out.add(Finding.error(String.format("%s: footer version expected 0x00010000, found 0x%08X", n, f.formatVersion())));
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: footer version expected 0x00010000, found 0x%08X", n, f.formatVersion())));
     }
     Geometry g = Geometry.forSize(f.currentSize());
     if (f.geometry().capacity() > g.capacity() && !f.geometry().equals(Geometry.MAX)) {
@@ -69,7 +75,11 @@ public final class ImageChecker {
                   n, f.geometry(), g)));
     }
     if (f.savedState() > 1 || f.hidden() > 1) {
-      out.add(Finding.error(String.format("%s: footer saved state %d / hidden %d: expected 0 or 1", n, f.savedState(), f.hidden())));
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: footer saved state %d / hidden %d: expected 0 or 1",
+                  n, f.savedState(), f.hidden())));
     }
     if (!f.reservedZero()) {
       out.add(Finding.warning(n + ": footer reserved bytes 86..511 are not zero"));
@@ -79,11 +89,18 @@ public final class ImageChecker {
     }
     if (img.isFixed()) {
       if (f.dataOffset() != Footer.NO_DATA_OFFSET) {
-        out.add(Finding.error(String.format("%s: fixed footer data offset expected 0xFFFFFFFFFFFFFFFF, found 0x%X", n, f.dataOffset())));
+        out.add(
+            Finding.error(
+                String.format(
+                    "%s: fixed footer data offset expected 0xFFFFFFFFFFFFFFFF, found 0x%X",
+                    n, f.dataOffset())));
       }
       long expected = f.currentSize() + Footer.SIZE;
       if (img.fileSize() != expected) {
-        out.add(Finding.warning(String.format("%s: fixed image file is %d bytes, expected %d", n, img.fileSize(), expected)));
+        out.add(
+            Finding.warning(
+                String.format(
+                    "%s: fixed image file is %d bytes, expected %d", n, img.fileSize(), expected)));
       }
       return;
     }
@@ -100,16 +117,26 @@ public final class ImageChecker {
     }
     DynamicHeader h = img.header();
     if (h.dataOffset() != -1L) {
-      out.add(Finding.error(String.format("%s: header data offset expected 0xFFFFFFFFFFFFFFFF, found 0x%X", n, h.dataOffset())));
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: header data offset expected 0xFFFFFFFFFFFFFFFF, found 0x%X",
+                  n, h.dataOffset())));
     }
     if (h.headerVersion() != DynamicHeader.HEADER_VERSION) {
-      out.add(Finding.error(String.format("%s: header version expected 0x00010000, found 0x%08X", n, h.headerVersion())));
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: header version expected 0x00010000, found 0x%08X", n, h.headerVersion())));
     }
     if (!h.reservedZero()) {
       out.add(Finding.warning(n + ": header reserved fields are not zero"));
     }
     if (img.blockSize() > VhdLayout.DEFAULT_BLOCK_SIZE) {
-      out.add(Finding.warning(String.format("%s: block size %d is above 2 MiB; libvhd refuses it", n, img.blockSize())));
+      out.add(
+          Finding.warning(
+              String.format(
+                  "%s: block size %d is above 2 MiB; libvhd refuses it", n, img.blockSize())));
     }
     checkParentFields(img, out);
     checkBat(img, out);
@@ -122,8 +149,12 @@ public final class ImageChecker {
     DynamicHeader h = img.header();
     if (!img.isDifferencing()) {
       boolean anyLocator = h.locators().stream().anyMatch(ParentLocator::isUsed);
-      if (anyLocator || h.parentUuid().getMostSignificantBits() != 0 || h.parentUuid().getLeastSignificantBits() != 0 || h.parentTimestamp() != 0) {
-        out.add(Finding.warning(n + ": dynamic image has parent fields set (vhd-util check refuses)"));
+      if (anyLocator
+          || h.parentUuid().getMostSignificantBits() != 0
+          || h.parentUuid().getLeastSignificantBits() != 0
+          || h.parentTimestamp() != 0) {
+        out.add(
+            Finding.warning(n + ": dynamic image has parent fields set (vhd-util check refuses)"));
       }
       return;
     }
@@ -133,21 +164,34 @@ public final class ImageChecker {
       ParentLocator l = h.locators().get(i);
       if (!l.isUsed()) {
         if (!l.equals(ParentLocator.EMPTY)) {
-          out.add(Finding.warning(String.format("%s: unused parent locator %d is not all zero", n, i)));
+          out.add(
+              Finding.warning(String.format("%s: unused parent locator %d is not all zero", n, i)));
         }
         continue;
       }
       if (!codes.add(l.platformCode())) {
-        out.add(Finding.warning(String.format("%s: parent locator %d: duplicate code %s", n, i, ParentLocator.codeName(l.platformCode()))));
+        out.add(
+            Finding.warning(
+                String.format(
+                    "%s: parent locator %d: duplicate code %s",
+                    n, i, ParentLocator.codeName(l.platformCode()))));
       }
       long space = l.dataSpaceBytes();
       if (space <= 0 || l.dataOffset() <= 0 || l.dataOffset() + space > size) {
-        out.add(Finding.error(String.format("%s: parent locator %d (%s) at 0x%X, space %d: outside the file of %d bytes", n, i, ParentLocator.codeName(l.platformCode()), l.dataOffset(), space, size)));
+        out.add(
+            Finding.error(
+                String.format(
+                    "%s: parent locator %d (%s) at 0x%X, space %d: outside the file of %d bytes",
+                    n, i, ParentLocator.codeName(l.platformCode()), l.dataOffset(), space, size)));
       } else if (l.isDecodable()) {
         String p = ParentLocator.decodePath(l.platformCode(), img.readLocatorData(l));
         String base = p.substring(p.lastIndexOf('/') + 1);
         if (!base.equals(h.parentName())) {
-          out.add(Finding.warning(String.format("%s: parent locator %d (%s) names '%s', header parent name is '%s'", n, i, ParentLocator.codeName(l.platformCode()), base, h.parentName())));
+          out.add(
+              Finding.warning(
+                  String.format(
+                      "%s: parent locator %d (%s) names '%s', header parent name is '%s'",
+                      n, i, ParentLocator.codeName(l.platformCode()), base, h.parentName())));
         }
       }
     }
@@ -160,7 +204,10 @@ public final class ImageChecker {
     long span = (long) VhdLayout.bitmapBytes(img.blockSize()) + img.blockSize();
     long needed = VhdLayout.blocksFor(img.size(), img.blockSize());
     if (bat.size() < needed) {
-      out.add(Finding.error(String.format("%s: BAT has %d entries, %d needed for the size", n, bat.size(), needed)));
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: BAT has %d entries, %d needed for the size", n, bat.size(), needed)));
     }
     long[] starts = new long[bat.allocatedCount()];
     int k = 0;
@@ -173,13 +220,23 @@ public final class ImageChecker {
     Arrays.sort(starts);
     for (int i = 1; i < starts.length; i++) {
       if (starts[i] - starts[i - 1] < span) {
-        out.add(Finding.error(String.format("%s: blocks at 0x%X and 0x%X overlap (block span %d bytes)", n, starts[i - 1], starts[i], span)));
+        out.add(
+            Finding.error(
+                String.format(
+                    "%s: blocks at 0x%X and 0x%X overlap (block span %d bytes)",
+                    n, starts[i - 1], starts[i], span)));
         break;
       }
     }
     long fileSize = img.fileSize();
-    if (starts.length > 0 && starts[starts.length - 1] + span > fileSize - Footer.SIZE && img.trailerValid()) {
-      out.add(Finding.error(String.format("%s: block at 0x%X runs into the trailing footer", n, starts[starts.length - 1])));
+    if (starts.length > 0
+        && starts[starts.length - 1] + span > fileSize - Footer.SIZE
+        && img.trailerValid()) {
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: block at 0x%X runs into the trailing footer",
+                  n, starts[starts.length - 1])));
     }
   }
 
@@ -189,10 +246,17 @@ public final class ImageChecker {
     }
     BatmapHeader h = img.batmapHeader();
     if (!img.batmapValid()) {
-      out.add(Finding.repairable(String.format("%s: batmap at 0x%X: checksum does not match the map (ignored; repair rewrites it)", img.name(), h.batmapOffset())));
+      out.add(
+          Finding.repairable(
+              String.format(
+                  "%s: batmap at 0x%X: checksum does not match the map (ignored; repair rewrites it)",
+                  img.name(), h.batmapOffset())));
     }
     if (Integer.compareUnsigned(h.version(), BatmapHeader.VERSION_1_2) > 0) {
-      out.add(Finding.warning(String.format("%s: batmap version 0x%08X is newer than 1.2", img.name(), h.version())));
+      out.add(
+          Finding.warning(
+              String.format(
+                  "%s: batmap version 0x%08X is newer than 1.2", img.name(), h.version())));
     }
   }
 
@@ -205,7 +269,11 @@ public final class ImageChecker {
     for (int b : full) {
       SectorBitmap bm = img.bitmap(b);
       if (!bm.isFull()) {
-        out.add(Finding.error(String.format("%s: block %d is marked full in the batmap but its bitmap is not", img.name(), b)));
+        out.add(
+            Finding.error(
+                String.format(
+                    "%s: block %d is marked full in the batmap but its bitmap is not",
+                    img.name(), b)));
         return;
       }
     }
@@ -215,12 +283,15 @@ public final class ImageChecker {
     long leafSize = chain.size();
     for (VhdImage l : chain.layers()) {
       if (l.size() < leafSize) {
-        out.add(Finding.warning(String.format("%s: ancestor is smaller (%d bytes) than the leaf (%d); the rest reads as zeros", l.name(), l.size(), leafSize)));
+        out.add(
+            Finding.warning(
+                String.format(
+                    "%s: ancestor is smaller (%d bytes) than the leaf (%d); the rest reads as zeros",
+                    l.name(), l.size(), leafSize)));
       }
     }
     if (chain.leaf().footer().type() == DiskType.DIFFERENCING && chain.depth() < 2) {
       out.add(Finding.error(chain.leaf().name() + ": differencing image without a parent"));
     }
   }
-
 }

@@ -54,8 +54,7 @@ final class ParentResolver {
   record Found(Path path, VhdImage image) {}
 
   /** Opens the parent read-only, or fails naming what was tried and what was wrong. */
-  static Found open(VhdImage child, Path childPath, StorageProvider provider)
-      throws IOException {
+  static Found open(VhdImage child, Path childPath, StorageProvider provider) throws IOException {
     List<Path> tried = candidates(child, childPath);
     List<String> problems = new ArrayList<>();
     for (Path p : tried) {
@@ -67,7 +66,10 @@ final class ParentResolver {
         return new Found(p, parent);
       }
       problems.add(
-          p + " has UUID " + parent.footer().uniqueId() + ", expected "
+          p
+              + " has UUID "
+              + parent.footer().uniqueId()
+              + ", expected "
               + child.header().parentUuid());
       parent.close();
     }

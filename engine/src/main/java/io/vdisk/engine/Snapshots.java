@@ -21,7 +21,8 @@ public final class Snapshots {
       VhdImage top = p.leaf();
       int bs = top.isFixed() ? VhdLayout.DEFAULT_BLOCK_SIZE : top.blockSize();
       VhdCreator.Spec spec =
-          new VhdCreator.Spec(DiskType.DIFFERENCING, top.size(), bs, UUID.randomUUID(), Instant.now());
+          new VhdCreator.Spec(
+              DiskType.DIFFERENCING, top.size(), bs, UUID.randomUUID(), Instant.now());
       VhdCreator.createDifferencing(
           StorageProvider.FILES, child, spec, VhdCreator.linkTo(child, parent, top.footer()));
     }

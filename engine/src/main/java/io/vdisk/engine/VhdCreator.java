@@ -22,8 +22,8 @@ import java.util.UUID;
  * Lays out new images as blktap does, so that qemu, libvhdi and XenServer's vhd-util all read them
  * exactly: creator {@code tap\0} version 1.3 (qemu then trusts {@code current_size}), geometry by
  * the spec's algorithm rounded down ({@code vhd-util check} requires it no larger than the size),
- * features 0x2, and for dynamic images: footer copy at 0, header at 512, BAT at 1536, batmap
- * header and map after the BAT, parent locators (MacX, W2ku, W2ru; relative paths) after that.
+ * features 0x2, and for dynamic images: footer copy at 0, header at 512, BAT at 1536, batmap header
+ * and map after the BAT, parent locators (MacX, W2ku, W2ru; relative paths) after that.
  */
 public final class VhdCreator {
   private VhdCreator() {}
@@ -82,8 +82,8 @@ public final class VhdCreator {
   }
 
   /** Creates an empty differencing image over {@code parent}. */
-  public static void createDifferencing(
-      StorageProvider p, Path path, Spec spec, ParentLink parent) throws IOException {
+  public static void createDifferencing(StorageProvider p, Path path, Spec spec, ParentLink parent)
+      throws IOException {
     createSparse(p, path, spec, parent);
   }
 

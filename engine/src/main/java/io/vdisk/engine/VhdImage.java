@@ -38,8 +38,8 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <ol>
  *   <li>fsync: every data sector written so far is durable;
- *   <li>write changed sector bitmaps, fsync: no bit is ever durable before its data, and the
- *       bitmap of a new block is durable before any BAT entry points at it;
+ *   <li>write changed sector bitmaps, fsync: no bit is ever durable before its data, and the bitmap
+ *       of a new block is durable before any BAT entry points at it;
  *   <li>write the changed 512-byte BAT sectors and the batmap (map, then header with checksum);
  *   <li>write the trailing footer after the last block, cut the file after it, fsync.
  * </ol>

@@ -15,8 +15,7 @@ import java.nio.ByteBuffer;
 /**
  * Reads and vets an image's metadata before {@link VhdImage} trusts it. Every header number is
  * hostile until checked: offsets inside the file, counts within limits, sizes at most 2040 GiB.
- * Only what would make reading unsafe is refused here; everything else is for {@link
- * ImageChecker}.
+ * Only what would make reading unsafe is refused here; everything else is for {@link ImageChecker}.
  */
 final class VhdOpener {
   private VhdOpener() {}
@@ -61,7 +60,10 @@ final class VhdOpener {
     DiskType type = footer.type();
     if (type == null) {
       throw new UnsupportedImageException(
-          name + ": footer disk type " + footer.diskType() + " is not fixed (2), dynamic (3) or"
+          name
+              + ": footer disk type "
+              + footer.diskType()
+              + " is not fixed (2), dynamic (3) or"
               + " differencing (4)");
     }
     long size = footer.currentSize();
@@ -79,7 +81,17 @@ final class VhdOpener {
                 name, size, size + Footer.SIZE, len));
       }
       return new VhdImage.OpenState(
-          footer, null, null, VhdLayout.DEFAULT_BLOCK_SIZE, 0, null, null, 0, false, size, true,
+          footer,
+          null,
+          null,
+          VhdLayout.DEFAULT_BLOCK_SIZE,
+          0,
+          null,
+          null,
+          0,
+          false,
+          size,
+          true,
           true);
     }
     return readDynamic(s, name, len, footer, trailerValid, copyValid, trailerAt);
@@ -233,7 +245,8 @@ final class VhdOpener {
         return new FooterRead(
             f,
             String.format(
-                "checksum expected 0x%08X, found 0x%08X", f.computedChecksum(), f.storedChecksum()));
+                "checksum expected 0x%08X, found 0x%08X",
+                f.computedChecksum(), f.storedChecksum()));
       }
       return new FooterRead(f, null);
     } catch (CorruptImageException e) {

@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * A guest-visible disk: bytes {@code [0, size())} at absolute offsets, no file position, safe to
- * share across threads. Raw files, fixed and dynamic images, chains all implement it; convert,
- * copy and the command line only ever see this.
+ * share across threads. Raw files, fixed and dynamic images, chains all implement it; convert, copy
+ * and the command line only ever see this.
  */
 public interface VirtualDisk extends Closeable {
   long size();

@@ -59,7 +59,8 @@ class BadInputTest {
     patch(p, len - 512, new byte[512]);
     byte[] damaged = Files.readAllBytes(p);
     assertThat(TestDisks.readAll(p)).isEqualTo(expected);
-    assertThat(ImageChecker.check(p)).anyMatch(f -> f.repairable() && f.message().contains("trailing footer"));
+    assertThat(ImageChecker.check(p))
+        .anyMatch(f -> f.repairable() && f.message().contains("trailing footer"));
     assertThat(Files.readAllBytes(p)).as("check alone changes nothing").isEqualTo(damaged);
     ImageChecker.repair(p);
     assertThat(ImageChecker.check(p)).isEmpty();
@@ -121,14 +122,34 @@ class BadInputTest {
 
   @Test
   void sizeAboveTheLimitIsRefusedAtCreateAndOpen() throws Exception {
-    assertThatThrownBy(() -> TestDisks.dynamic(dir.resolve("big.vhd"), 2041L << 30, VhdLayout.DEFAULT_BLOCK_SIZE))
+    assertThatThrownBy(
+            () ->
+                TestDisks.dynamic(
+                    dir.resolve("big.vhd"), 2041L << 30, VhdLayout.DEFAULT_BLOCK_SIZE))
         .isInstanceOf(UnsupportedImageException.class)
         .hasMessageContaining("2040 GiB");
     assertThat(Files.exists(dir.resolve("big.vhd"))).isFalse();
     Path p = image("a.vhd");
     try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(p, false), false)) {
       io.vdisk.vhd.Footer f = img.footer();
-      io.vdisk.vhd.Footer big = new io.vdisk.vhd.Footer(f.features(), f.formatVersion(), f.dataOffset(), f.timestamp(), f.creatorApplication(), f.creatorVersion(), f.creatorHostOs(), 3L << 40, 3L << 40, f.geometry(), f.diskType(), 0, f.uniqueId(), 0, 0, null);
+      io.vdisk.vhd.Footer big =
+          new io.vdisk.vhd.Footer(
+              f.features(),
+              f.formatVersion(),
+              f.dataOffset(),
+              f.timestamp(),
+              f.creatorApplication(),
+              f.creatorVersion(),
+              f.creatorHostOs(),
+              3L << 40,
+              3L << 40,
+              f.geometry(),
+              f.diskType(),
+              0,
+              f.uniqueId(),
+              0,
+              0,
+              null);
       patch(p, 0, big.toBuffer().array());
     }
     assertThatThrownBy(() -> DiskChain.open(p, true))
@@ -208,11 +229,13 @@ class BadInputTest {
     assertThat(ImageChecker.check(p)).isEmpty();
   }
 
-  private void differencing(String name, UUID self, UUID parent, String parentName) throws Exception {
+  private void differencing(String name, UUID self, UUID parent, String parentName)
+      throws Exception {
     VhdCreator.createDifferencing(
         StorageProvider.FILES,
         dir.resolve(name),
-        new VhdCreator.Spec(DiskType.DIFFERENCING, 8L << 20, VhdLayout.DEFAULT_BLOCK_SIZE, self, Instant.now()),
+        new VhdCreator.Spec(
+            DiskType.DIFFERENCING, 8L << 20, VhdLayout.DEFAULT_BLOCK_SIZE, self, Instant.now()),
         new VhdCreator.ParentLink(parent, 0, parentName, parentName));
   }
 

@@ -12,9 +12,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Seeded random writes through chains of depth 1, 2 and 30, checked against a {@code byte[]}
- * model after every layer and after reopening. Tiny blocks (4 KiB: 8 sectors, one bitmap byte)
- * make every write straddle bitmap bytes and block edges.
+ * Seeded random writes through chains of depth 1, 2 and 30, checked against a {@code byte[]} model
+ * after every layer and after reopening. Tiny blocks (4 KiB: 8 sectors, one bitmap byte) make every
+ * write straddle bitmap bytes and block edges.
  */
 class ChainModelTest {
   static Stream<Arguments> cases() {
@@ -53,7 +53,9 @@ class ChainModelTest {
             chain.flush();
           }
         }
-        assertThat(TestDisks.readAll(leaf)).as("reopened, seed %d level %d", seed, level).isEqualTo(model);
+        assertThat(TestDisks.readAll(leaf))
+            .as("reopened, seed %d level %d", seed, level)
+            .isEqualTo(model);
         assertThat(ImageChecker.check(leaf)).as("seed %d", seed).isEmpty();
       }
       try (DiskChain chain = DiskChain.open(leaf, true)) {

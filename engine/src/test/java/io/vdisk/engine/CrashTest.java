@@ -60,13 +60,17 @@ class CrashTest {
       Random rnd = new Random(42);
       for (int cut = 0; cut <= rec.ops.size(); cut++) {
         for (int model = 0; model < 2; model++) {
-          byte[] file = model == 0 ? rec.afterKill(before, cut) : rec.afterPowerLoss(before, cut, rnd);
+          byte[] file =
+              model == 0 ? rec.afterKill(before, cut) : rec.afterPowerLoss(before, cut, rnd);
           Files.write(image, file);
-          String where = (model == 0 ? "kill" : "power loss") + " at op " + cut + " of " + rec.ops.size();
+          String where =
+              (model == 0 ? "kill" : "power loss") + " at op " + cut + " of " + rec.ops.size();
           byte[] seen = TestDisks.readAll(image);
           assertOldOrNew(seen, oldView, newView, acknowledgedView, cut >= acknowledgedOps, where);
           List<Finding> findings = ImageChecker.check(image);
-          assertThat(findings).as(where).allMatch(f -> f.repairable() || f.severity() == Finding.Severity.WARNING);
+          assertThat(findings)
+              .as(where)
+              .allMatch(f -> f.repairable() || f.severity() == Finding.Severity.WARNING);
           ImageChecker.repair(image);
           assertThat(ImageChecker.check(image)).as(where + ", after repair").isEmpty();
           assertThat(TestDisks.readAll(image)).as(where + ", after repair").isEqualTo(seen);
@@ -79,19 +83,27 @@ class CrashTest {
       byte[] seen, byte[] old, byte[] neu, byte[] acked, boolean afterAck, String where) {
     for (int s = 0; s < seen.length; s += 512) {
       byte[] sector = java.util.Arrays.copyOfRange(seen, s, s + 512);
-      boolean isOld = java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(old, s, s + 512));
-      boolean isNew = java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(neu, s, s + 512));
-      boolean isAcked = java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(acked, s, s + 512));
+      boolean isOld =
+          java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(old, s, s + 512));
+      boolean isNew =
+          java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(neu, s, s + 512));
+      boolean isAcked =
+          java.util.Arrays.equals(sector, java.util.Arrays.copyOfRange(acked, s, s + 512));
       if (afterAck) {
         // After the flush returned, a sector is what was acknowledged, or newer.
-        assertThat(isAcked || isNew).as("%s: sector %d lost an acknowledged write", where, s / 512).isTrue();
+        assertThat(isAcked || isNew)
+            .as("%s: sector %d lost an acknowledged write", where, s / 512)
+            .isTrue();
       } else {
-        assertThat(isOld || isNew || isAcked).as("%s: sector %d is neither old nor new", where, s / 512).isTrue();
+        assertThat(isOld || isNew || isAcked)
+            .as("%s: sector %d is neither old nor new", where, s / 512)
+            .isTrue();
       }
     }
   }
 
-  private static void write(DiskChain d, byte[] model, int off, int len, int value) throws Exception {
+  private static void write(DiskChain d, byte[] model, int off, int len, int value)
+      throws Exception {
     d.write(off, TestDisks.filled(len, value));
     java.util.Arrays.fill(model, off, off + len, (byte) value);
   }

@@ -10,9 +10,9 @@ import java.util.Random;
 
 /**
  * A {@link StorageProvider} that passes everything through and records, per file, each write,
- * truncate and fsync, so a test can rebuild the file as it would be after a crash at any point:
- * in the kill -9 model (every issued write landed) or the power-loss model (everything up to the
- * last fsync, plus an arbitrary subset of the writes since).
+ * truncate and fsync, so a test can rebuild the file as it would be after a crash at any point: in
+ * the kill -9 model (every issued write landed) or the power-loss model (everything up to the last
+ * fsync, plus an arbitrary subset of the writes since).
  */
 final class RecordingStorage implements StorageProvider {
   sealed interface Op permits Write, Truncate, Force {}

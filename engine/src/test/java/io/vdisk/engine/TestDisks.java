@@ -26,7 +26,8 @@ final class TestDisks {
     VhdCreator.createDynamic(
         StorageProvider.FILES,
         p,
-        new VhdCreator.Spec(io.vdisk.vhd.DiskType.DYNAMIC, size, blockSize, UUID.randomUUID(), Instant.now()));
+        new VhdCreator.Spec(
+            io.vdisk.vhd.DiskType.DYNAMIC, size, blockSize, UUID.randomUUID(), Instant.now()));
   }
 
   static byte[] readAll(VirtualDisk d) throws IOException {

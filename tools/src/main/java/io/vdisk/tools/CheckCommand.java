@@ -38,9 +38,12 @@ final class CheckCommand extends VdiskCommand {
     if (json) {
       printJson(
           Map.of(
-              "file", file.toString(),
-              "clean", errors == 0,
-              "repaired", repaired,
+              "file",
+              file.toString(),
+              "clean",
+              errors == 0,
+              "repaired",
+              repaired,
               "findings",
               findings.stream()
                   .map(
@@ -52,9 +55,12 @@ final class CheckCommand extends VdiskCommand {
                   .toList()));
     } else {
       for (Finding f : findings) {
-        out().println(
-            f.severity().name().toLowerCase(java.util.Locale.ROOT) + ": " + f.message()
-                + (f.repairable() ? " [repairable with --repair]" : ""));
+        out()
+            .println(
+                f.severity().name().toLowerCase(java.util.Locale.ROOT)
+                    + ": "
+                    + f.message()
+                    + (f.repairable() ? " [repairable with --repair]" : ""));
       }
       if (repaired) {
         out().println("repaired " + file);

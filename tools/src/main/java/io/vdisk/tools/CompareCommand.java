@@ -21,10 +21,16 @@ import picocli.CommandLine.Parameters;
 final class CompareCommand extends VdiskCommand {
   private static final int CHUNK = 1 << 20;
 
-  @Option(names = "-f", paramLabel = "FMT", description = "Format of A: raw or vhd (default: detected).")
+  @Option(
+      names = "-f",
+      paramLabel = "FMT",
+      description = "Format of A: raw or vhd (default: detected).")
   String formatA;
 
-  @Option(names = "-F", paramLabel = "FMT", description = "Format of B: raw or vhd (default: detected).")
+  @Option(
+      names = "-F",
+      paramLabel = "FMT",
+      description = "Format of B: raw or vhd (default: detected).")
   String formatB;
 
   @Parameters(index = "0", paramLabel = "A")
@@ -73,7 +79,8 @@ final class CompareCommand extends VdiskCommand {
       }
       long stop = Math.min(Math.min(ex.get(ix).end(), ey.get(iy).end()), pos + CHUNK);
       int n = (int) (stop - pos);
-      boolean bothZero = ex.get(ix).kind() != Extent.Kind.DATA && ey.get(iy).kind() != Extent.Kind.DATA;
+      boolean bothZero =
+          ex.get(ix).kind() != Extent.Kind.DATA && ey.get(iy).kind() != Extent.Kind.DATA;
       if (!bothZero) {
         bx.clear().limit(n);
         by.clear().limit(n);

@@ -49,9 +49,10 @@ final class ConvertCommand extends VdiskCommand {
     try (VirtualDisk src = Disks.open(source, in, true);
         ProgressBar bar = new ProgressBar(err(), "convert")) {
       Converter.Result r = Converter.convert(src, destination, target, bar);
-      out().printf(
-          "Converted %s to %s: %s of data written, %s skipped as zeros%n",
-          source, destination, Sizes.human(r.dataBytes()), Sizes.human(r.skippedBytes()));
+      out()
+          .printf(
+              "Converted %s to %s: %s of data written, %s skipped as zeros%n",
+              source, destination, Sizes.human(r.dataBytes()), Sizes.human(r.skippedBytes()));
     }
     return ExitCode.OK;
   }
@@ -63,7 +64,8 @@ final class ConvertCommand extends VdiskCommand {
     return switch (f) {
       case "raw" -> Disks.Format.RAW;
       case "vhd", "vpc" -> Disks.Format.VHD;
-      default -> throw new ErrorHandler.UsageException("unknown format '" + f + "': use raw or vhd");
+      default ->
+          throw new ErrorHandler.UsageException("unknown format '" + f + "': use raw or vhd");
     };
   }
 }

@@ -56,10 +56,13 @@ final class CreateCommand extends VdiskCommand {
     } else {
       VhdCreator.createDynamic(StorageProvider.FILES, file, VhdCreator.Spec.dynamic(size));
     }
-    out().printf(
-        "Created %s: %s, %s (%d bytes)%n",
-        file, type == Type.fixed ? DiskType.FIXED.label() : DiskType.DYNAMIC.label(),
-        Sizes.human(size), size);
+    out()
+        .printf(
+            "Created %s: %s, %s (%d bytes)%n",
+            file,
+            type == Type.fixed ? DiskType.FIXED.label() : DiskType.DYNAMIC.label(),
+            Sizes.human(size),
+            size);
     return ExitCode.OK;
   }
 }

@@ -56,7 +56,9 @@ final class DemoCommand extends VdiskCommand {
     Main.commandLine().setOut(out()).execute("map", child.toString());
     out().println();
     out().println("$ vdisk check " + child);
-    boolean clean = ImageChecker.check(child).stream().noneMatch(f -> f.severity() == io.vdisk.engine.Finding.Severity.ERROR);
+    boolean clean =
+        ImageChecker.check(child).stream()
+            .noneMatch(f -> f.severity() == io.vdisk.engine.Finding.Severity.ERROR);
     out().println(clean ? child + " is clean" : child + " has errors");
     out().println();
     out().println("Images are in " + dir.toAbsolutePath() + "; try: qemu-img info -f vpc " + base);

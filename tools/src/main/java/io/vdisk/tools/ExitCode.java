@@ -5,7 +5,10 @@ final class ExitCode {
   /** Success; for check: clean; for compare: identical. */
   static final int OK = 0;
 
-  /** The command ran and the answer is "no": check found errors, compare found a difference, read -P mismatched. */
+  /**
+   * The command ran and the answer is "no": check found errors, compare found a difference, read -P
+   * mismatched.
+   */
   static final int FAILED = 1;
 
   /** Bad command line: unknown option, bad size, missing argument. */

@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(
     name = "info",
-    description = "Show an image: type, sizes, blocks, creator, UUID, hidden flag and its parent chain.")
+    description =
+        "Show an image: type, sizes, blocks, creator, UUID, hidden flag and its parent chain.")
 final class InfoCommand extends VdiskCommand {
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
@@ -36,7 +37,10 @@ final class InfoCommand extends VdiskCommand {
       if (json) {
         printJson(m);
       } else {
-        out().printf("file: %s%nformat: raw%nvirtual size: %s (%d bytes)%n", file, Sizes.human(Files.size(file)), Files.size(file));
+        out()
+            .printf(
+                "file: %s%nformat: raw%nvirtual size: %s (%d bytes)%n",
+                file, Sizes.human(Files.size(file)), Files.size(file));
       }
       return ExitCode.OK;
     }
@@ -56,11 +60,15 @@ final class InfoCommand extends VdiskCommand {
       printHuman(layers.get(0));
       out().printf("chain depth: %d%n", chain.depth());
       for (Map<String, Object> l : layers) {
-        out().printf(
-            "  [%d] %s  %s  %s  uuid %s%s%n",
-            l.get("depth"), l.get("file"), l.get("type"),
-            Sizes.human((Long) l.get("virtual-size")), l.get("uuid"),
-            Boolean.TRUE.equals(l.get("hidden")) ? "  hidden" : "");
+        out()
+            .printf(
+                "  [%d] %s  %s  %s  uuid %s%s%n",
+                l.get("depth"),
+                l.get("file"),
+                l.get("type"),
+                Sizes.human((Long) l.get("virtual-size")),
+                l.get("uuid"),
+                Boolean.TRUE.equals(l.get("hidden")) ? "  hidden" : "");
       }
       return ExitCode.OK;
     }
@@ -75,7 +83,8 @@ final class InfoCommand extends VdiskCommand {
     out().printf("file size: %s (%d bytes)%n", Sizes.human(fs), fs);
     if (m.containsKey("block-size")) {
       out().printf("block size: %d%n", m.get("block-size"));
-      out().printf("allocated blocks: %d of %d%n", m.get("allocated-blocks"), m.get("total-blocks"));
+      out()
+          .printf("allocated blocks: %d of %d%n", m.get("allocated-blocks"), m.get("total-blocks"));
     }
     out().printf("creator: %s %s%n", m.get("creator"), m.get("creator-version"));
     out().printf("uuid: %s%n", m.get("uuid"));
@@ -85,7 +94,8 @@ final class InfoCommand extends VdiskCommand {
     }
   }
 
-  static Map<String, Object> describe(VhdImage img, Path path, int depth) throws java.io.IOException {
+  static Map<String, Object> describe(VhdImage img, Path path, int depth)
+      throws java.io.IOException {
     Footer f = img.footer();
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("depth", depth);
@@ -100,9 +110,7 @@ final class InfoCommand extends VdiskCommand {
       m.put("total-blocks", img.blockCount());
     }
     m.put("creator", VhdLayout.fourCc(f.creatorApplication()));
-    m.put(
-        "creator-version",
-        (f.creatorVersion() >>> 16) + "." + (f.creatorVersion() & 0xFFFF));
+    m.put("creator-version", (f.creatorVersion() >>> 16) + "." + (f.creatorVersion() & 0xFFFF));
     m.put("uuid", f.uniqueId().toString());
     m.put("hidden", f.isHidden());
     m.put("geometry", f.geometry().toString());

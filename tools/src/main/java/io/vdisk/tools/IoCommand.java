@@ -87,11 +87,16 @@ final class IoCommand extends VdiskCommand {
       if (op.verify) {
         for (int i = 0; i < n; i++) {
           if (buf.array()[i] != (byte) op.pattern) {
-            err().printf(
-                "vdisk: %s: pattern verification failed at offset %d: expected 0x%02x, found"
-                    + " 0x%02x (read %d+%d)%n",
-                file, op.offset + done + i, op.pattern, buf.array()[i] & 0xFF, op.offset,
-                op.length);
+            err()
+                .printf(
+                    "vdisk: %s: pattern verification failed at offset %d: expected 0x%02x, found"
+                        + " 0x%02x (read %d+%d)%n",
+                    file,
+                    op.offset + done + i,
+                    op.pattern,
+                    buf.array()[i] & 0xFF,
+                    op.offset,
+                    op.length);
             err().flush();
             return false;
           }
@@ -138,10 +143,17 @@ final class IoCommand extends VdiskCommand {
         }
       }
       if (args.size() != 2) {
-        throw new ErrorHandler.UsageException("'" + text + "': expected " + verb + " [options] OFF LEN");
+        throw new ErrorHandler.UsageException(
+            "'" + text + "': expected " + verb + " [options] OFF LEN");
       }
       try {
-        return new Op(verb, Sizes.parse(args.get(0)), Sizes.parse(args.get(1)), pattern, verify && verb.equals("read"), zero);
+        return new Op(
+            verb,
+            Sizes.parse(args.get(0)),
+            Sizes.parse(args.get(1)),
+            pattern,
+            verify && verb.equals("read"),
+            zero);
       } catch (IllegalArgumentException e) {
         throw new ErrorHandler.UsageException("'" + text + "': " + e.getMessage());
       }
@@ -149,13 +161,17 @@ final class IoCommand extends VdiskCommand {
 
     private static int parseByte(String s, String text) {
       try {
-        int v = s.startsWith("0x") || s.startsWith("0X") ? Integer.parseInt(s.substring(2), 16) : Integer.parseInt(s);
+        int v =
+            s.startsWith("0x") || s.startsWith("0X")
+                ? Integer.parseInt(s.substring(2), 16)
+                : Integer.parseInt(s);
         if (v < 0 || v > 255) {
           throw new NumberFormatException();
         }
         return v;
       } catch (NumberFormatException e) {
-        throw new ErrorHandler.UsageException("'" + text + "': pattern '" + s + "' is not a byte (0..255)");
+        throw new ErrorHandler.UsageException(
+            "'" + text + "': pattern '" + s + "' is not a byte (0..255)");
       }
     }
   }

@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(
     name = "map",
-    description = "List the allocated extents of an image, and the chain layer holding each (like qemu-img map).")
+    description =
+        "List the allocated extents of an image, and the chain layer holding each (like qemu-img map).")
 final class MapCommand extends VdiskCommand {
   @Option(names = "--json", description = "Print JSON: every extent, data and zero.")
   boolean json;
@@ -53,10 +54,13 @@ final class MapCommand extends VdiskCommand {
       out().printf("%-20s%-20s%-7s%s%n", "Offset", "Length", "Depth", "File");
       for (Extent e : extents) {
         if (e.kind() == Extent.Kind.DATA) {
-          out().printf(
-              "0x%-18x0x%-18x%-7d%s%n",
-              e.offset(), e.length(), Math.max(0, e.layer()),
-              paths.get(Math.max(0, e.layer())));
+          out()
+              .printf(
+                  "0x%-18x0x%-18x%-7d%s%n",
+                  e.offset(),
+                  e.length(),
+                  Math.max(0, e.layer()),
+                  paths.get(Math.max(0, e.layer())));
         }
       }
       return ExitCode.OK;

@@ -38,11 +38,7 @@ final class ProgressBar implements Converter.Progress, AutoCloseable {
     double secs = Math.max(1e-3, (now - started) / 1e9);
     err.printf(
         "\r%s [%s%s] %3d%% %s/s",
-        label,
-        "#".repeat(fill),
-        " ".repeat(WIDTH - fill),
-        pct,
-        Sizes.human((long) (done / secs)));
+        label, "#".repeat(fill), " ".repeat(WIDTH - fill), pct, Sizes.human((long) (done / secs)));
     err.flush();
     drawn = true;
   }

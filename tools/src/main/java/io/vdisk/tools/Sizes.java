@@ -5,7 +5,8 @@ import picocli.CommandLine;
 
 /**
  * Sizes and offsets as qemu-img takes them: a number with an optional K, M, G or T suffix (powers
- * of 1024; B or none means bytes), hexadecimal with 0x, and sums such as {@code 1000M+512}.
+ * of 1024; B or none means bytes), hexadecimal with 0x, and sums and differences such as {@code
+ * 1000M+512} or {@code 2M-4K}.
  */
 final class Sizes implements CommandLine.ITypeConverter<Long> {
   @Override
@@ -19,8 +20,20 @@ final class Sizes implements CommandLine.ITypeConverter<Long> {
       throw new IllegalArgumentException("empty size");
     }
     long total = 0;
-    for (String part : t.split("\\+")) {
-      total = Math.addExact(total, parseOne(part.trim(), text));
+    int sign = 1;
+    int start = 0;
+    for (int i = 0; i <= t.length(); i++) {
+      if (i == t.length() || (i > start && (t.charAt(i) == '+' || t.charAt(i) == '-'))) {
+        long v = parseOne(t.substring(start, i).trim(), text);
+        total = sign > 0 ? Math.addExact(total, v) : Math.subtractExact(total, v);
+        if (i < t.length()) {
+          sign = t.charAt(i) == '+' ? 1 : -1;
+        }
+        start = i + 1;
+      }
+    }
+    if (total < 0) {
+      throw new IllegalArgumentException("negative size '" + text + "'");
     }
     return total;
   }

@@ -7,7 +7,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(
     name = "snapshot",
-    description = "Create CHILD as an empty differencing image over PARENT (same as create --parent).")
+    description =
+        "Create CHILD as an empty differencing image over PARENT (same as create --parent).")
 final class SnapshotCommand extends VdiskCommand {
   @Parameters(index = "0", paramLabel = "PARENT")
   Path parent;

@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * blktap's batmap header ({@code struct dd_batmap_hdr}, one sector right after the BAT): where the
- * bit array of fully-populated blocks lives, its size in sectors, version, checksum ({@code ~Σ}
- * of the map bytes, unsigned for version 1.2), marker and keyhash. vhd-format-notes §1.16.
+ * bit array of fully-populated blocks lives, its size in sectors, version, checksum ({@code ~Σ} of
+ * the map bytes, unsigned for version 1.2), marker and keyhash. vhd-format-notes §1.16.
  */
 public record BatmapHeader(
     long batmapOffset, int batmapSize, int version, int storedChecksum, int marker, byte[] rest) {
@@ -45,8 +45,7 @@ public record BatmapHeader(
     ByteBuffer b = src.slice(src.position(), SIZE).order(ByteOrder.BIG_ENDIAN);
     if (!hasCookie(b)) {
       throw new CorruptImageException(
-          "batmap header: cookie expected 'tdbatmap', found "
-              + Footer.printable(b, OFF_COOKIE, 8));
+          "batmap header: cookie expected 'tdbatmap', found " + Footer.printable(b, OFF_COOKIE, 8));
     }
     byte[] rest = new byte[REST_SIZE];
     b.get(OFF_REST, rest);

@@ -3,8 +3,8 @@ package io.vdisk.vhd;
 import java.nio.ByteBuffer;
 
 /**
- * The VHD checksum: the one's complement of the sum of all bytes of a structure, taken with its
- * own checksum field read as zero (spec, "Hard Disk Footer Format"; identical in qemu's {@code
+ * The VHD checksum: the one's complement of the sum of all bytes of a structure, taken with its own
+ * checksum field read as zero (spec, "Hard Disk Footer Format"; identical in qemu's {@code
  * vpc_checksum} and libvhd's {@code vhd_checksum_footer/header}).
  */
 public final class Checksum {

@@ -68,8 +68,7 @@ public record DynamicHeader(
   /** A header for a new dynamic disk, no parent. */
   public static DynamicHeader create(long tableOffset, int entries, int blockSize) {
     return new DynamicHeader(
-        -1L, tableOffset, HEADER_VERSION, entries, blockSize, 0, Uuids.NIL, 0, 0, null, null,
-        null);
+        -1L, tableOffset, HEADER_VERSION, entries, blockSize, 0, Uuids.NIL, 0, 0, null, null, null);
   }
 
   public static boolean hasCookie(ByteBuffer buf) {
@@ -200,14 +199,34 @@ public record DynamicHeader(
   public DynamicHeader withParent(
       UUID uuid, int timestamp, String name, List<ParentLocator> newLocators) {
     return new DynamicHeader(
-        dataOffset, tableOffset, headerVersion, maxTableEntries, blockSize, storedChecksum, uuid,
-        timestamp, reserved1, encodeParentName(name), newLocators, reserved2);
+        dataOffset,
+        tableOffset,
+        headerVersion,
+        maxTableEntries,
+        blockSize,
+        storedChecksum,
+        uuid,
+        timestamp,
+        reserved1,
+        encodeParentName(name),
+        newLocators,
+        reserved2);
   }
 
   public DynamicHeader withMaxTableEntries(int entries) {
     return new DynamicHeader(
-        dataOffset, tableOffset, headerVersion, entries, blockSize, storedChecksum, parentUuid,
-        parentTimestamp, reserved1, parentUnicodeName, locators, reserved2);
+        dataOffset,
+        tableOffset,
+        headerVersion,
+        entries,
+        blockSize,
+        storedChecksum,
+        parentUuid,
+        parentTimestamp,
+        reserved1,
+        parentUnicodeName,
+        locators,
+        reserved2);
   }
 
   @Override
@@ -234,7 +253,14 @@ public record DynamicHeader(
 
   @Override
   public String toString() {
-    return "DynamicHeader[table=" + tableOffset + ", entries=" + entries()
-        + ", blockSize=" + blockSizeUnsigned() + ", parent=" + parentUuid + "]";
+    return "DynamicHeader[table="
+        + tableOffset
+        + ", entries="
+        + entries()
+        + ", blockSize="
+        + blockSizeUnsigned()
+        + ", parent="
+        + parentUuid
+        + "]";
   }
 }

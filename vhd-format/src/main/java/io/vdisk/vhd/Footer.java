@@ -3,7 +3,6 @@ package io.vdisk.vhd;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -72,8 +71,7 @@ public record Footer(
   }
 
   /** A new footer with vdisk's choices: creator {@code tap\0} 1.3 (see docs/formats.md). */
-  public static Footer create(
-      DiskType type, long size, UUID uuid, int timestamp, long dataOffset) {
+  public static Footer create(DiskType type, long size, UUID uuid, int timestamp, long dataOffset) {
     return new Footer(
         FEATURES_RESERVED,
         FORMAT_VERSION,
@@ -193,23 +191,62 @@ public record Footer(
 
   public Footer withHidden(boolean value) {
     return new Footer(
-        features, formatVersion, dataOffset, timestamp, creatorApplication, creatorVersion,
-        creatorHostOs, originalSize, currentSize, geometry, diskType, storedChecksum, uniqueId,
-        savedState, value ? 1 : 0, reserved);
+        features,
+        formatVersion,
+        dataOffset,
+        timestamp,
+        creatorApplication,
+        creatorVersion,
+        creatorHostOs,
+        originalSize,
+        currentSize,
+        geometry,
+        diskType,
+        storedChecksum,
+        uniqueId,
+        savedState,
+        value ? 1 : 0,
+        reserved);
   }
 
   public Footer withCurrentSize(long size) {
     return new Footer(
-        features, formatVersion, dataOffset, timestamp, creatorApplication, creatorVersion,
-        creatorHostOs, originalSize, size, Geometry.forSize(size), diskType, storedChecksum,
-        uniqueId, savedState, hidden, reserved);
+        features,
+        formatVersion,
+        dataOffset,
+        timestamp,
+        creatorApplication,
+        creatorVersion,
+        creatorHostOs,
+        originalSize,
+        size,
+        Geometry.forSize(size),
+        diskType,
+        storedChecksum,
+        uniqueId,
+        savedState,
+        hidden,
+        reserved);
   }
 
   public Footer withStoredChecksum(int checksum) {
     return new Footer(
-        features, formatVersion, dataOffset, timestamp, creatorApplication, creatorVersion,
-        creatorHostOs, originalSize, currentSize, geometry, diskType, checksum, uniqueId,
-        savedState, hidden, reserved);
+        features,
+        formatVersion,
+        dataOffset,
+        timestamp,
+        creatorApplication,
+        creatorVersion,
+        creatorHostOs,
+        originalSize,
+        currentSize,
+        geometry,
+        diskType,
+        checksum,
+        uniqueId,
+        savedState,
+        hidden,
+        reserved);
   }
 
   /** True when the reserved bytes 86..511 are all zero, as the spec and vhd-util require. */
@@ -229,7 +266,9 @@ public record Footer(
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Footer f && toBuffer().equals(f.toBuffer()) && storedChecksum == f.storedChecksum;
+    return o instanceof Footer f
+        && toBuffer().equals(f.toBuffer())
+        && storedChecksum == f.storedChecksum;
   }
 
   @Override

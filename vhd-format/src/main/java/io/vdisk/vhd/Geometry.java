@@ -19,8 +19,8 @@ public record Geometry(int cylinders, int heads, int sectorsPerTrack) {
 
   /**
    * The spec's CHS algorithm (Appendix, "CHS Calculation"), rounding down, over the size rounded up
-   * to whole sectors as libvhd's {@code vhd_chs} does. This is what {@code vhd-util check}
-   * compares against ("geometry too large" when the stored one is bigger).
+   * to whole sectors as libvhd's {@code vhd_chs} does. This is what {@code vhd-util check} compares
+   * against ("geometry too large" when the stored one is bigger).
    */
   public static Geometry forSize(long sizeBytes) {
     long totalSectors = Math.max(1, (sizeBytes + 511) / 512);

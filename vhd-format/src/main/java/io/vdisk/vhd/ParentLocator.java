@@ -7,8 +7,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * One 24-byte parent locator entry of the dynamic header (spec, "Parent Locator Entries"), and the
  * encodings of the paths they point at. vdisk writes what blktap writes: MacX {@code
- * file://./base.vhd} (UTF-8), and W2ku and W2ru {@code .\base.vhd} (UTF-16LE), all relative to
- * the child's directory, in slots 0, 1, 2 (vhd-format-notes §1.8).
+ * file://./base.vhd} (UTF-8), and W2ku and W2ru {@code .\base.vhd} (UTF-16LE), all relative to the
+ * child's directory, in slots 0, 1, 2 (vhd-format-notes §1.8).
  */
 public record ParentLocator(
     int platformCode, int dataSpace, int dataLength, int reserved, long dataOffset) {
@@ -57,8 +57,8 @@ public record ParentLocator(
   }
 
   /**
-   * Bytes reserved for the path. The spec counts sectors, Virtual PC and Hyper-V write bytes;
-   * like libvhd, a value below 512 is sectors, a multiple of 512 is bytes, anything else -1.
+   * Bytes reserved for the path. The spec counts sectors, Virtual PC and Hyper-V write bytes; like
+   * libvhd, a value below 512 is sectors, a multiple of 512 is bytes, anything else -1.
    */
   public long dataSpaceBytes() {
     long space = Integer.toUnsignedLong(dataSpace);

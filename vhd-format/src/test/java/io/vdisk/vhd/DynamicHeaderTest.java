@@ -32,13 +32,27 @@ class DynamicHeaderTest {
   @Test
   void parentNameIsUtf16BigEndian() {
     byte[] enc = DynamicHeader.encodeParentName("base.vhd");
-    assertThat(java.util.Arrays.copyOf(enc, 16)).isEqualTo(Hex.bytes("0062 0061 0073 0065 002e 0076 0068 0064"));
+    assertThat(java.util.Arrays.copyOf(enc, 16))
+        .isEqualTo(Hex.bytes("0062 0061 0073 0065 002e 0076 0068 0064"));
   }
 
   @Test
   void qemuHeaderChecksumVector() throws Exception {
     // qemu-img create -f vpc 64M: header checksum 0xfffff456 (vhd-format-notes §1.4).
-    DynamicHeader h = new DynamicHeader(-1L, 1536, DynamicHeader.HEADER_VERSION, 33, 0x200000, 0, new UUID(0, 0), 0, 0, null, null, null);
+    DynamicHeader h =
+        new DynamicHeader(
+            -1L,
+            1536,
+            DynamicHeader.HEADER_VERSION,
+            33,
+            0x200000,
+            0,
+            new UUID(0, 0),
+            0,
+            0,
+            null,
+            null,
+            null);
     assertThat(h.computedChecksum()).isEqualTo(0xfffff456);
   }
 

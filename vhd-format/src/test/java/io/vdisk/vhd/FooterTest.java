@@ -16,8 +16,10 @@ class FooterTest {
 
   /** First 0x50 bytes of {@code vhd-util create -s 64} (blktap, creator tap\0 1.3). */
   private static final String TAP_64M =
-      "636f6e65637469780000000200010000" + "0000000000000200329a03bb74617000"
-          + "00010003000000000000000004000000" + "000000000400000003c3081100000003"
+      "636f6e65637469780000000200010000"
+          + "0000000000000200329a03bb74617000"
+          + "00010003000000000000000004000000"
+          + "000000000400000003c3081100000003"
           + "ffffefc1a527d8ae8c19496694b1e9be";
 
   private static ByteBuffer image(String hex) {
@@ -62,19 +64,35 @@ class FooterTest {
 
   @Test
   void createdFooterIsWhatBlktapWrites() throws Exception {
-    Footer ours = Footer.create(DiskType.DYNAMIC, 64L << 20, UUID.fromString("a527d8ae-8c19-4966-94b1-e9be00000000"), 0x329a03bb, 512);
+    Footer ours =
+        Footer.create(
+            DiskType.DYNAMIC,
+            64L << 20,
+            UUID.fromString("a527d8ae-8c19-4966-94b1-e9be00000000"),
+            0x329a03bb,
+            512);
     Footer tap = Footer.parse(image(TAP_64M));
     assertThat(ours.features()).isEqualTo(tap.features());
     assertThat(ours.creatorApplication()).isEqualTo(tap.creatorApplication());
     assertThat(ours.creatorVersion()).isEqualTo(tap.creatorVersion());
     assertThat(ours.creatorHostOs()).isEqualTo(tap.creatorHostOs());
     assertThat(ours.geometry()).isEqualTo(tap.geometry());
-    assertThat(ours.toBuffer().slice(0, 68)).isEqualTo(tap.withStoredChecksum(0).toBuffer().slice(0, 68).duplicate().putInt(64, ours.computedChecksum()).clear().slice(0, 68));
+    assertThat(ours.toBuffer().slice(0, 68))
+        .isEqualTo(
+            tap.withStoredChecksum(0)
+                .toBuffer()
+                .slice(0, 68)
+                .duplicate()
+                .putInt(64, ours.computedChecksum())
+                .clear()
+                .slice(0, 68));
   }
 
   @Test
   void parseOfWriteIsTheSameValue() throws Exception {
-    Footer f = Footer.create(DiskType.DIFFERENCING, 5L << 30, UUID.randomUUID(), 12345, 512).withHidden(true);
+    Footer f =
+        Footer.create(DiskType.DIFFERENCING, 5L << 30, UUID.randomUUID(), 12345, 512)
+            .withHidden(true);
     Footer back = Footer.parse(f.toBuffer());
     assertThat(back.withStoredChecksum(0)).isEqualTo(f);
     assertThat(back.isHidden()).isTrue();

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what vdisk's build and tests need when it is missing (Debian, as root):
+# a JDK and Maven to build, and the real tools the interop tests run against.
+set -euo pipefail
+need=()
+for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4; do
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
+done
+[[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need+=(libfuse2)
+if [[ ${#need[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: missing ${need[*]}; run as root to install them with apt-get" >&2
+  exit 1
+fi
+echo "setup: installing packages for: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  openjdk-17-jdk-headless maven \
+  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs >/dev/null

@@ -1,0 +1,144 @@
+package io.vdisk.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line: exit codes, one-line errors, JSON shapes. */
+class CliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  private String f(String name) {
+    return dir.resolve(name).toString();
+  }
+
+  @Test
+  void createInfoAndJson() throws Exception {
+    Cli.run("create", "--size", "64M", f("a.vhd")).ok();
+    JsonNode n = JSON.readTree(Cli.run("info", "--json", f("a.vhd")).ok().out());
+    assertThat(n.get("type").asText()).isEqualTo("dynamic");
+    assertThat(n.get("virtual-size").asLong()).isEqualTo(64L << 20);
+    assertThat(n.get("block-size").asInt()).isEqualTo(2 << 20);
+    assertThat(n.get("allocated-blocks").asInt()).isZero();
+    assertThat(n.get("creator").asText()).isEqualTo("tap");
+    assertThat(n.get("hidden").asBoolean()).isFalse();
+    assertThat(n.get("chain-depth").asInt()).isEqualTo(1);
+    Cli.run("snapshot", f("a.vhd"), f("b.vhd")).ok();
+    JsonNode c = JSON.readTree(Cli.run("info", "--json", f("b.vhd")).ok().out());
+    assertThat(c.get("chain-depth").asInt()).isEqualTo(2);
+    assertThat(c.get("chain").get(1).get("uuid").asText()).isEqualTo(n.get("uuid").asText());
+    assertThat(c.get("parent-name").asText()).isEqualTo("a.vhd");
+  }
+
+  @Test
+  void ioVerifiesPatternsAndFailsLoudly() {
+    Cli.run("create", "--size", "8M", f("a.vhd")).ok();
+    Cli.run("io", f("a.vhd"), "-c", "write -P 0xab 1M 64K", "-c", "flush").ok();
+    assertThat(Cli.run("io", "-r", f("a.vhd"), "-c", "read -P 0xab 1M 64K").exit()).isZero();
+    Cli r = Cli.run("io", "-r", f("a.vhd"), "-c", "read -P 0xab 1M 65K");
+    assertThat(r.exit()).isEqualTo(ExitCode.FAILED);
+    assertThat(r.err()).contains("pattern verification failed at offset 1114112");
+    Cli w = Cli.run("io", "-r", f("a.vhd"), "-c", "write -P 1 0 512");
+    assertThat(w.exit()).isEqualTo(ExitCode.IO);
+    assertThat(w.err().trim().lines()).hasSize(1);
+  }
+
+  @Test
+  void mapShowsDataExtentsAndLayers() throws Exception {
+    Cli.run("create", "--size", "8M", f("a.vhd")).ok();
+    Cli.run("io", f("a.vhd"), "-c", "write -P 1 2M 4K").ok();
+    Cli.run("snapshot", f("a.vhd"), f("b.vhd")).ok();
+    Cli.run("io", f("b.vhd"), "-c", "write -P 2 6M 4K").ok();
+    JsonNode rows = JSON.readTree(Cli.run("map", "--json", f("b.vhd")).ok().out());
+    long data = 0;
+    for (JsonNode r : rows) {
+      if (r.get("data").asBoolean()) {
+        data += r.get("length").asLong();
+        assertThat(r.get("depth").asInt()).isEqualTo(r.get("start").asLong() == 2L << 20 ? 1 : 0);
+      }
+    }
+    assertThat(data).isEqualTo(4L << 20);
+  }
+
+  @Test
+  void exitCodesAndOneLineErrors() throws Exception {
+    Cli missing = Cli.run("info", f("nope.vhd"));
+    assertThat(missing.exit()).isEqualTo(ExitCode.IO);
+    assertThat(missing.err()).startsWith("vdisk: ").contains("nope.vhd");
+    assertThat(missing.err().trim().lines()).hasSize(1);
+
+    Cli big = Cli.run("create", "--size", "2041G", f("big.vhd"));
+    assertThat(big.exit()).isEqualTo(ExitCode.UNSUPPORTED);
+    assertThat(big.err()).contains("2040 GiB");
+    assertThat(Files.exists(dir.resolve("big.vhd"))).isFalse();
+
+    assertThat(Cli.run("create", "--size", "12Q", f("x.vhd")).exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(Cli.run("create", f("x.vhd")).exit()).isEqualTo(ExitCode.USAGE);
+
+    Cli.run("create", "--size", "8M", f("a.vhd")).ok();
+    byte[] bytes = Files.readAllBytes(dir.resolve("a.vhd"));
+    bytes[40] ^= 1; // copy at offset 0
+    bytes[bytes.length - 512 + 40] ^= 1; // trailing footer
+    Files.write(dir.resolve("a.vhd"), bytes);
+    Cli corrupt = Cli.run("check", f("a.vhd"));
+    assertThat(corrupt.exit()).isEqualTo(ExitCode.CORRUPT);
+    assertThat(corrupt.err()).contains("checksum expected").doesNotContain("\tat ");
+    Cli trace = Cli.run("--stacktrace", "check", f("a.vhd"));
+    assertThat(trace.err()).contains("\tat io.vdisk");
+  }
+
+  @Test
+  void checkRepairsATornFooter() throws Exception {
+    Cli.run("create", "--size", "8M", f("a.vhd")).ok();
+    Cli.run("io", f("a.vhd"), "-c", "write -P 3 0 1M").ok();
+    byte[] bytes = Files.readAllBytes(dir.resolve("a.vhd"));
+    java.util.Arrays.fill(bytes, bytes.length - 512, bytes.length, (byte) 0xC7); // tapdisk's kill
+    Files.write(dir.resolve("a.vhd"), bytes);
+    assertThat(Cli.run("check", f("a.vhd")).exit()).isEqualTo(ExitCode.FAILED);
+    assertThat(Files.readAllBytes(dir.resolve("a.vhd"))).isEqualTo(bytes);
+    assertThat(Cli.run("check", "--repair", f("a.vhd")).exit()).isZero();
+    assertThat(Cli.run("check", f("a.vhd")).exit()).isZero();
+    Cli.run("io", "-r", f("a.vhd"), "-c", "read -P 3 0 1M").ok();
+  }
+
+  @Test
+  void compareAndConvert() {
+    Cli.run("create", "--size", "8M", f("a.vhd")).ok();
+    Cli.run("io", f("a.vhd"), "-c", "write -P 9 3M 1K").ok();
+    Cli.run("convert", "-O", "raw", f("a.vhd"), f("a.raw")).ok();
+    Cli.run("convert", "-O", "vhd-fixed", f("a.raw"), f("fixed.vhd")).ok();
+    Cli.run("convert", f("fixed.vhd"), f("dyn.vhd")).ok();
+    Cli.run("compare", f("a.vhd"), f("dyn.vhd")).ok();
+    Cli.run("compare", f("a.raw"), f("fixed.vhd")).ok();
+    Cli.run("io", f("dyn.vhd"), "-c", "write -P 8 7M 512").ok();
+    Cli diff = Cli.run("compare", f("a.vhd"), f("dyn.vhd"));
+    assertThat(diff.exit()).isEqualTo(ExitCode.FAILED);
+    assertThat(diff.out()).contains("Content mismatch at offset 7340032");
+    Cli exists = Cli.run("convert", f("a.vhd"), f("dyn.vhd"));
+    assertThat(exists.exit()).isEqualTo(ExitCode.IO);
+    assertThat(exists.err()).contains("already exists");
+  }
+
+  @Test
+  void demoRunsInADirectory() {
+    Cli r = Cli.run("demo", f("demo"));
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("chain depth: 2").contains("is clean");
+  }
+
+  @Test
+  void sizesTakeSuffixesSumsAndDifferences() {
+    assertThat(Sizes.parse("64M")).isEqualTo(64L << 20);
+    assertThat(Sizes.parse("1000M+512")).isEqualTo(1048576512L);
+    assertThat(Sizes.parse("2M-4K")).isEqualTo((2L << 20) - 4096);
+    assertThat(Sizes.parse("1T")).isEqualTo(1L << 40);
+    assertThat(Sizes.parse("0x200")).isEqualTo(512);
+  }
+}
