@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 
 /**
@@ -40,6 +39,12 @@ public final class Converter {
 
   public static Result convert(VirtualDisk src, Path dst, Target target, Progress progress)
       throws IOException {
+    return convert(StorageProvider.FILES, src, dst, target, progress);
+  }
+
+  public static Result convert(
+      StorageProvider p, VirtualDisk src, Path dst, Target target, Progress progress)
+      throws IOException {
     if (Files.exists(dst)) {
       throw new FileAlreadyExistsException(dst.toString(), null, "already exists; remove it first");
     }
@@ -48,29 +53,33 @@ public final class Converter {
     long size = VhdLayout.roundUpToSector(src.size());
     try {
       Result r;
-      try (VirtualDisk out = createTarget(tmp, target, size)) {
+      try (VirtualDisk out = createTarget(p, tmp, target, size)) {
         r = copy(src, out, progress);
         out.flush();
       }
-      Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
-      Disks.syncDirectory(dir);
+      p.move(tmp, dst);
       return r;
     } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
+      try {
+        p.delete(tmp);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
       throw e;
     }
   }
 
-  private static VirtualDisk createTarget(Path tmp, Target target, long size) throws IOException {
+  private static VirtualDisk createTarget(StorageProvider p, Path tmp, Target target, long size)
+      throws IOException {
     switch (target) {
       case RAW:
-        return RawDisk.create(tmp, size);
+        return RawDisk.create(p, tmp, size);
       case VHD:
-        VhdCreator.createDynamic(StorageProvider.FILES, tmp, VhdCreator.Spec.dynamic(size));
-        return DiskChain.open(tmp, false);
+        VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
+        return DiskChain.open(tmp, false, p);
       case VHD_FIXED:
-        VhdCreator.createFixed(StorageProvider.FILES, tmp, VhdCreator.Spec.fixed(size));
-        return DiskChain.open(tmp, false);
+        VhdCreator.createFixed(p, tmp, VhdCreator.Spec.fixed(size));
+        return DiskChain.open(tmp, false, p);
       default:
         throw new IllegalArgumentException(target.toString());
     }

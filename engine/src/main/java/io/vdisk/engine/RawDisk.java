@@ -30,8 +30,8 @@ public final class RawDisk implements VirtualDisk {
   }
 
   /** Creates a sparse raw file of {@code size} bytes. */
-  public static RawDisk create(Path path, long size) throws IOException {
-    Storage s = StorageProvider.FILES.create(path);
+  public static RawDisk create(StorageProvider p, Path path, long size) throws IOException {
+    Storage s = p.create(path);
     if (size > 0) {
       s.write(ByteBuffer.allocate(1), size - 1); // the rest stays a hole
     }

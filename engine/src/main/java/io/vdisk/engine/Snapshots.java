@@ -17,14 +17,58 @@ public final class Snapshots {
    * chain is opened first, so a broken parent is refused before anything is written.
    */
   public static void createChild(Path parent, Path child) throws IOException {
-    try (DiskChain p = DiskChain.open(parent, true)) {
+    createChild(StorageProvider.FILES, parent, child);
+  }
+
+  public static void createChild(StorageProvider provider, Path parent, Path child)
+      throws IOException {
+    try (DiskChain p = DiskChain.open(parent, true, provider)) {
       VhdImage top = p.leaf();
       int bs = top.isFixed() ? VhdLayout.DEFAULT_BLOCK_SIZE : top.blockSize();
       VhdCreator.Spec spec =
           new VhdCreator.Spec(
               DiskType.DIFFERENCING, top.size(), bs, UUID.randomUUID(), Instant.now());
       VhdCreator.createDifferencing(
-          StorageProvider.FILES, child, spec, VhdCreator.linkTo(child, parent, top.footer()));
+          provider, child, spec, VhdCreator.linkTo(child, parent, top.footer()));
     }
+  }
+
+  /**
+   * Snapshots {@code image} in place, as XenServer's file SR does: its bytes become a hidden,
+   * read-only base next to it, and a new empty differencing leaf over that base takes the name.
+   * Returns the base's path ({@code <stem>-base-<8 hex>.vhd}).
+   *
+   * <p>Crash safety: (1) hard-link the image to the base name; (2) create the child under a
+   * temporary name and fsync it; (3) rename the child over the image; (4) set the base's hidden
+   * flag. Before (3) the name holds the original image, after it the complete child; a crash can
+   * leave only an extra link to the original bytes or an unused temporary child. Where hard links
+   * are not supported the image is renamed to the base name instead, and between (1) and (3) the
+   * name is briefly absent.
+   */
+  public static Path snapshotInPlace(StorageProvider provider, Path image) throws IOException {
+    Path abs = image.toAbsolutePath().normalize();
+    try (DiskChain c = DiskChain.open(abs, true, provider)) {
+      if (c.leaf().footer().isHidden()) {
+        throw new java.nio.file.AccessDeniedException(
+            abs.toString(), null, "is a hidden base; snapshot one of its children instead");
+      }
+    }
+    String name = abs.getFileName().toString();
+    String stem = name.endsWith(".vhd") ? name.substring(0, name.length() - 4) : name;
+    Path base =
+        abs.resolveSibling(stem + "-base-" + UUID.randomUUID().toString().substring(0, 8) + ".vhd");
+    Path tmp = abs.resolveSibling("." + name + ".snapshot");
+    provider.delete(tmp);
+    try {
+      provider.link(base, abs);
+    } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+      provider.move(abs, base);
+    }
+    createChild(provider, base, tmp);
+    provider.move(tmp, abs);
+    try (VhdImage b = VhdImage.open(provider.open(base, false), false)) {
+      b.setHidden(true);
+    }
+    return base;
   }
 }

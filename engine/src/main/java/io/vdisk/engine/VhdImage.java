@@ -64,7 +64,7 @@ public final class VhdImage implements Closeable {
 
   private final Storage storage;
   private final boolean readOnly;
-  private final DynamicHeader header;
+  private DynamicHeader header;
   private final BlockAllocationTable bat;
   private final int blockSize;
   private final int bitmapBytes;
@@ -119,6 +119,12 @@ public final class VhdImage implements Closeable {
     }
     if (!readOnly && (!trailerValid || (header != null && !copyAtZeroValid))) {
       trailerDirty = true;
+    }
+    if (!readOnly && batmapHeader != null && !batmapValid) {
+      // A batmap torn by a crash is not trusted: start from "nothing known full" (always true)
+      // and let bitmaps that read as full set their bits again. Written at the next flush.
+      java.util.Arrays.fill(batmap, (byte) 0);
+      batmapDirty = true;
     }
   }
 
@@ -504,6 +510,81 @@ public final class VhdImage implements Closeable {
     flush();
     footer = footer.withHidden(hidden);
     writeFooters(true);
+    storage.force();
+  }
+
+  /**
+   * Changes the virtual size within the BAT's capacity: the trailing footer first, then the copy at
+   * offset 0, which opening trusts; each is one sector, so the switch is atomic.
+   */
+  public synchronized void setSize(long newSize) throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    if (bat != null && VhdLayout.blocksFor(newSize, blockSize) > bat.size()) {
+      throw new IllegalArgumentException("size beyond the BAT's capacity");
+    }
+    flush();
+    footer = footer.withCurrentSize(newSize);
+    writeFooters(true);
+    storage.force();
+  }
+
+  /** Marks blocks from {@code first} on unallocated (their space is leaked); durable at flush. */
+  synchronized void releaseBlocksFrom(int first) {
+    for (int b = first; b < bat.size(); b++) {
+      if (bat.isAllocated(b)) {
+        bat.clear(b);
+        dirtyBatSectors.set(b / 128);
+        dirtyBitmaps.remove(b);
+        cache.remove(b);
+        knownFull.remove(b);
+        if (batmap != null && b / 8 < batmap.length) {
+          batmap[b >>> 3] &= (byte) ~(0x80 >>> (b & 7));
+          batmapDirty = true;
+        }
+        trailerDirty = true;
+      }
+    }
+  }
+
+  /**
+   * Points this differencing image at a new parent, as {@code vhd-util modify -p} does: the locator
+   * slots are rewritten in place with the new relative path (refused if it does not fit a slot),
+   * fsynced, then the whole header is written in one write and fsynced. Between the two, the old
+   * header still finds the old parent through its parent name (locators whose UUID does not match
+   * are skipped), so a crash leaves a chain that opens either way.
+   */
+  public synchronized void relink(
+      java.util.UUID parentUuid, int parentTimestamp, String parentName, String relativePath)
+      throws IOException {
+    if (readOnly || !isDifferencing()) {
+      throw new IOException(name() + ": only a writable differencing image can be relinked");
+    }
+    flush();
+    java.util.List<ParentLocator> updated = new java.util.ArrayList<>();
+    for (ParentLocator l : header.locators()) {
+      if (!l.isUsed() || !l.isDecodable()) {
+        updated.add(l);
+        continue;
+      }
+      byte[] data = ParentLocator.encodePath(l.platformCode(), relativePath);
+      long space = l.dataSpaceBytes();
+      if (data.length > space) {
+        throw new UnsupportedImageException(
+            String.format(
+                "%s: parent locator %s: new path of %d bytes does not fit its %d-byte slot",
+                name(), ParentLocator.codeName(l.platformCode()), data.length, space));
+      }
+      ByteBuffer slot = ByteBuffer.allocate((int) space);
+      slot.put(data).clear();
+      storage.write(slot, l.dataOffset());
+      updated.add(
+          new ParentLocator(l.platformCode(), l.dataSpace(), data.length, 0, l.dataOffset()));
+    }
+    storage.force();
+    header = header.withParent(parentUuid, parentTimestamp, parentName, updated);
+    storage.write(header.toBuffer(), footer.dataOffset());
     storage.force();
   }
 

@@ -1,7 +1,9 @@
 package io.vdisk.tools;
 
+import io.vdisk.engine.Coalescer;
 import io.vdisk.engine.Finding;
 import io.vdisk.engine.ImageChecker;
+import io.vdisk.engine.StorageProvider;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +15,8 @@ import picocli.CommandLine.Parameters;
     name = "check",
     description = {
       "Check every structural rule of an image and its chain. Exit 0 only when clean",
-      "(warnings allowed). --repair rewrites a torn or missing footer and a stale batmap."
+      "(warnings allowed). --repair rewrites a torn or missing footer and a stale batmap, and",
+      "finishes an interrupted coalesce in the image's directory."
     })
 final class CheckCommand extends VdiskCommand {
   @Option(names = "--repair", description = "Repair what can be repaired, then check again.")
@@ -27,8 +30,16 @@ final class CheckCommand extends VdiskCommand {
 
   @Override
   public Integer call() throws Exception {
-    List<Finding> findings = ImageChecker.check(file);
     boolean repaired = false;
+    if (repair) {
+      Path dir = file.toAbsolutePath().normalize().getParent();
+      int finished = Coalescer.recover(StorageProvider.FILES, dir);
+      if (finished > 0) {
+        out().println("finished " + finished + " interrupted coalesce(s) in " + dir);
+        repaired = true;
+      }
+    }
+    List<Finding> findings = ImageChecker.check(file);
     if (repair && findings.stream().anyMatch(Finding::repairable)) {
       ImageChecker.repair(file);
       repaired = true;

@@ -16,6 +16,8 @@ import picocli.CommandLine.Option;
       InfoCommand.class,
       CheckCommand.class,
       ConvertCommand.class,
+      CoalesceCommand.class,
+      ResizeCommand.class,
       IoCommand.class,
       MapCommand.class,
       CompareCommand.class,

@@ -67,6 +67,35 @@ class LibvhdiInteropIT {
         .isEqualTo(Files.readAllBytes(dir.resolve("c2.raw")));
   }
 
+  /** A coalesced chain: qemu and libvhdi read the merged dynamic base as the chain read. */
+  @Test
+  void coalescedChainReadsTheSameInQemuAndLibvhdi() throws Exception {
+    String base = dir.resolve("base.vhd").toString();
+    Cli.run("create", "--size", "32M", base).ok();
+    Cli.run("io", base, "-c", "write -P 0x11 0 6M").ok();
+    Cli.run("snapshot", base, dir.resolve("c1.vhd").toString()).ok();
+    Cli.run(
+            "io",
+            dir.resolve("c1.vhd").toString(),
+            "-c",
+            "write -P 0x21 1M 8K",
+            "-c",
+            "write -P 0x22 10M 4K")
+        .ok();
+    Cli.run(
+            "convert",
+            "-O",
+            "raw",
+            dir.resolve("c1.vhd").toString(),
+            dir.resolve("c1.raw").toString())
+        .ok();
+    Cli.run("coalesce", dir.resolve("c1.vhd").toString()).ok();
+    Proc.ok(dir, "qemu-img", "compare", "-f", "raw", "-F", "vpc", "c1.raw", "base.vhd");
+    assertThat(mountAndRead("base.vhd", "vhdi1"))
+        .isEqualTo(Files.readAllBytes(dir.resolve("c1.raw")));
+    Cli.run("check", base).ok();
+  }
+
   private byte[] mountAndRead(String image, String file) throws Exception {
     Path mnt = Files.createDirectories(dir.resolve("mnt-" + image));
     Proc.ok(dir, "vhdimount", image, mnt.toString());

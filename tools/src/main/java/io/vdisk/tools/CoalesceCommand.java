@@ -1,0 +1,38 @@
+package io.vdisk.tools;
+
+import io.vdisk.engine.Coalescer;
+import io.vdisk.engine.StorageProvider;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "coalesce",
+    description = {
+      "Merge CHILD's data into its parent, point CHILD's own children at that parent, and",
+      "remove CHILD. Refused when another image in the parent's directory has the same parent",
+      "(a shared base is never written) unless --force. Journaled: an interrupted coalesce is",
+      "finished by the next coalesce or check --repair in that directory."
+    })
+final class CoalesceCommand extends VdiskCommand {
+  @Option(names = "--force", description = "Write the parent even if it has other children.")
+  boolean force;
+
+  @Parameters(index = "0", paramLabel = "CHILD")
+  Path child;
+
+  @Override
+  public Integer call() throws Exception {
+    Coalescer.Result r = Coalescer.coalesce(StorageProvider.FILES, child, force);
+    out()
+        .printf(
+            "Coalesced %s into %s: %s copied; relinked %d child(ren)%s%n",
+            r.child().getFileName(),
+            r.parent(),
+            Sizes.human(r.bytesCopied()),
+            r.relinked().size(),
+            r.relinked().isEmpty() ? "" : " " + r.relinked());
+    return ExitCode.OK;
+  }
+}
