@@ -4,7 +4,6 @@ import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -212,9 +211,11 @@ public final class Coalescer {
     return copied;
   }
 
-  /** Copies every sector present in {@code child} (one layer) into {@code parent}. */
+  /**
+   * Copies every sector present in {@code child} (one layer) into {@code parent}: whole blocks
+   * where the child's block is full, runs of set bits elsewhere, reads overlapped with writes.
+   */
   static long merge(StorageProvider p, Path child, Path parent) throws IOException {
-    long copied = 0;
     try (VhdImage ci = VhdImage.open(p.open(child, true), true);
         VhdImage pi = VhdImage.open(p.open(parent, false), false)) {
       int bs = ci.blockSize();
@@ -222,40 +223,51 @@ public final class Coalescer {
         throw new io.vdisk.vhd.UnsupportedImageException(
             String.format("%s and %s have different block sizes", child, parent));
       }
-      ByteBuffer buf = ByteBuffer.allocate(bs);
+      long limit = Math.min(pi.size(), ci.size());
+      int sectors = bs / VhdLayout.SECTOR;
+      List<CopyPipeline.Piece> pieces = new ArrayList<>();
       for (int b = 0; b < ci.blockCount(); b++) {
         if (!ci.isAllocated(b)) {
           continue;
         }
         SectorBitmap bm = ci.isKnownFull(b) ? null : ci.bitmap(b);
-        int sectors = bs / VhdLayout.SECTOR;
-        int s = 0;
-        while (s < sectors) {
-          int start = bm == null ? 0 : bm.next(s, sectors, true);
+        for (int s = 0; s < sectors; ) {
+          int start = bm == null ? s : bm.next(s, sectors, true);
           if (start >= sectors) {
             break;
           }
           int end = bm == null ? sectors : bm.next(start, sectors, false);
           long abs = (long) b * bs + (long) start * VhdLayout.SECTOR;
-          long limit = Math.min(pi.size(), ci.size());
           int len = (int) Math.min((long) (end - start) * VhdLayout.SECTOR, limit - abs);
           if (len > 0) {
-            buf.clear().limit(len);
-            ci.readData(b, start * VhdLayout.SECTOR, buf);
-            buf.flip();
-            if (pi.isFixed()) {
-              pi.writeFixed(abs, buf);
-            } else {
-              pi.writeSectors(b, start, buf);
-            }
-            copied += len;
+            pieces.add(new CopyPipeline.Piece(abs, len));
           }
           s = end;
         }
       }
+      long copied =
+          CopyPipeline.run(
+              pieces,
+              bs,
+              (piece, buf) -> {
+                ci.readData((int) (piece.offset() / bs), (int) (piece.offset() % bs), buf);
+                return true;
+              },
+              (piece, buf) -> {
+                if (pi.isFixed()) {
+                  pi.writeFixed(piece.offset(), buf);
+                } else {
+                  pi.writeSectors(
+                      (int) (piece.offset() / bs),
+                      (int) (piece.offset() % bs) / VhdLayout.SECTOR,
+                      buf);
+                }
+              },
+              Converter.Progress.NONE,
+              limit);
       pi.flush();
+      return copied;
     }
-    return copied;
   }
 
   /** Images in {@code dir} whose header names {@code parentUuid} as their parent. */

@@ -2,10 +2,11 @@ package io.vdisk.engine;
 
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -89,32 +90,29 @@ public final class Converter {
   public static Result copy(VirtualDisk src, VirtualDisk out, Progress progress)
       throws IOException {
     long total = src.size();
-    long data = 0;
-    long skipped = 0;
-    ByteBuffer buf = ByteBuffer.allocate(CHUNK);
+    List<CopyPipeline.Piece> pieces = new ArrayList<>();
     for (Extent e : src.extents(0, total)) {
       if (e.kind() != Extent.Kind.DATA) {
-        skipped += e.length();
-        progress.update(e.end(), total);
         continue;
       }
-      long pos = e.offset();
-      while (pos < e.end()) {
+      for (long pos = e.offset(); pos < e.end(); ) {
         long chunkEnd = Math.min(e.end(), (pos / CHUNK + 1) * CHUNK);
-        int n = (int) (chunkEnd - pos);
-        buf.clear().limit(n);
-        src.read(pos, buf);
-        buf.flip();
-        if (RawDisk.isZero(buf.array(), n)) {
-          skipped += n;
-        } else {
-          out.write(pos, buf);
-          data += n;
-        }
+        pieces.add(new CopyPipeline.Piece(pos, (int) (chunkEnd - pos)));
         pos = chunkEnd;
-        progress.update(pos, total);
       }
     }
-    return new Result(data, skipped);
+    long written =
+        CopyPipeline.run(
+            pieces,
+            CHUNK,
+            (p, buf) -> {
+              src.read(p.offset(), buf);
+              return !RawDisk.isZero(buf.duplicate().flip());
+            },
+            (p, buf) -> out.write(p.offset(), buf),
+            progress,
+            total);
+    progress.update(total, total);
+    return new Result(written, total - written);
   }
 }

@@ -84,6 +84,18 @@ public final class RawDisk implements VirtualDisk {
   }
 
   private static final byte[] ZEROS = new byte[PROBE];
+  private static final ByteBuffer DIRECT_ZEROS = ByteBuffer.allocateDirect(PROBE);
+
+  /** True when the remaining bytes of {@code b} are zero (vectorised; any kind of buffer). */
+  static boolean isZero(ByteBuffer b) {
+    for (int off = b.position(); off < b.limit(); off += PROBE) {
+      int len = Math.min(PROBE, b.limit() - off);
+      if (b.slice(off, len).mismatch(DIRECT_ZEROS.slice(0, len)) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /** True when the first {@code n} bytes are zero (vectorised by the JDK). */
   static boolean isZero(byte[] a, int n) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Times vdisk beside qemu-img and cp on the same files, in one run, and prints ratios.
+#   bench/compare.sh [WORKDIR] [SIZE_MIB]      (defaults: /var/tmp/vdisk-bench, 2048)
+# Flatten: a depth-3 chain with about half of its 2 MiB blocks allocated (random data) into one
+# standalone dynamic VHD (vdisk convert), against qemu-img convert -f vpc -O vpc of the
+# equivalent single dynamic image, and cp --sparse=always of the raw contents (the limit).
+# Coalesce: a child holding SIZE/2 MiB of full blocks merged into its parent (vdisk coalesce),
+# against cp of the same bytes. Each figure is the median of ROUNDS-1 runs; files stay in the page
+# cache and every timed command is followed by sync, so that each result is durable as vdisk's
+# are (vdisk fsyncs; qemu-img and cp do not); outputs are removed between runs.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${1:-/var/tmp/vdisk-bench}"
+size="${2:-2048}"
+cd "$here"
+"$here/scripts/setup.sh"
+if [[ ! -f bench/target/benchmarks.jar ]]; then
+  mvn -q -B package -DskipTests -Dspotless.check.skip=true >&2
+fi
+vdisk="$here/vdisk"
+"$vdisk" --version >/dev/null # builds if needed and records the class-data archive
+rm -rf "$work" && mkdir -p "$work"
+cd "$work"
+
+echo "building a ${size} MiB depth-3 chain, about half allocated..." >&2
+leaf=$(java -cp "$here/bench/target/benchmarks.jar" io.vdisk.bench.MakeChain "$work/chain" "$size" 3)
+qemu-img convert -f raw -O vpc -o force_size=on chain/chain.raw single.vhd
+data_mib=$(( $(du -k --apparent-size chain/chain.raw | cut -f1) ))
+alloc_kib=$(du -k chain/chain.raw | cut -f1)
+
+# Wall-clock seconds of one run of "$@" after "$cleanup", followed by sync.
+run_once() {
+  local cleanup="$1"; shift
+  eval "$cleanup"
+  sync
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  sync
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# The tools take turns, round after round, so that they see the same machine (this VM's memory
+# and disk vary a lot over a minute); the first round warms up and is dropped.
+rounds=${ROUNDS:-6}
+half=$((size / 2))
+coalesce_setup="rm -rf co && mkdir co && $vdisk create --size ${size}M co/base.vhd >/dev/null && $vdisk snapshot co/base.vhd co/child.vhd >/dev/null && $vdisk io co/child.vhd -c 'write -P 0x5a 0 ${half}M' >/dev/null"
+: >t_vdisk; : >t_qemu; : >t_cp; : >t_coalesce; : >t_cp_half
+for round in $(seq 1 "$rounds"); do
+  a=$(run_once "rm -f flat.vhd" $vdisk convert -O vhd "$leaf" flat.vhd)
+  b=$(run_once "rm -f qflat.vhd" qemu-img convert -f vpc -O vpc -o force_size=on single.vhd qflat.vhd)
+  c=$(run_once "rm -f copy.raw" cp --sparse=always chain/chain.raw copy.raw)
+  d=$(run_once "$coalesce_setup" $vdisk coalesce co/child.vhd)
+  e=$(run_once "$coalesce_setup" cp --sparse=always co/child.vhd co/copy.vhd)
+  if [[ $round -gt 1 ]]; then
+    echo "$a" >>t_vdisk; echo "$b" >>t_qemu; echo "$c" >>t_cp; echo "$d" >>t_coalesce; echo "$e" >>t_cp_half
+  fi
+  echo "round $round: flatten vdisk $a qemu-img $b cp $c; coalesce $d cp $e" >&2
+done
+t_vdisk=$(median <t_vdisk); t_qemu=$(median <t_qemu); t_cp=$(median <t_cp)
+t_coalesce=$(median <t_coalesce); t_cp_half=$(median <t_cp_half)
+$vdisk convert -O vhd "$leaf" check.vhd >/dev/null && $vdisk compare check.vhd chain/chain.raw >/dev/null
+
+mibs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "vdisk compare.sh: ${size} MiB virtual, $((alloc_kib / 1024)) MiB allocated, $(nproc) cores, $(date -u +%F)"
+echo
+echo "| operation | seconds | MiB/s (virtual) | vs reference |"
+echo "|---|---|---|---|"
+echo "| vdisk convert -O vhd (flatten depth-3 chain) | $t_vdisk | $(mibs "$size" "$t_vdisk") | $(ratio "$t_qemu" "$t_vdisk") x qemu-img |"
+echo "| qemu-img convert -f vpc -O vpc (same data, one image) | $t_qemu | $(mibs "$size" "$t_qemu") | 1.00 |"
+echo "| cp --sparse=always (raw contents, the limit) | $t_cp | $(mibs "$size" "$t_cp") | $(ratio "$t_qemu" "$t_cp") x qemu-img |"
+echo "| vdisk coalesce (child with ${half} MiB of data) | $t_coalesce | $(mibs "$half" "$t_coalesce") | $(ratio "$t_cp_half" "$t_coalesce") x cp |"
+echo "| cp --sparse=always of the child file (same bytes) | $t_cp_half | $(mibs "$half" "$t_cp_half") | 1.00 |"
+echo
+echo "(every command is followed by sync; vdisk figures include JVM start-up, about 0.4 s)"
