@@ -77,4 +77,4 @@ echo "| cp --sparse=always (raw contents, the limit) | $t_cp | $(mibs "$size" "$
 echo "| vdisk coalesce (child with ${half} MiB of data) | $t_coalesce | $(mibs "$half" "$t_coalesce") | $(ratio "$t_cp_half" "$t_coalesce") x cp |"
 echo "| cp --sparse=always of the child file (same bytes) | $t_cp_half | $(mibs "$half" "$t_cp_half") | 1.00 |"
 echo
-echo "(every command is followed by sync; vdisk figures include JVM start-up, about 0.4 s)"
+echo "(every command is followed by sync; vdisk figures include JVM start-up, about 0.25 s)"
