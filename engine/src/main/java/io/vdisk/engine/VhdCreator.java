@@ -69,10 +69,46 @@ public final class VhdCreator {
   public static void createFixed(StorageProvider p, Path path, Spec spec) throws IOException {
     validateSize(spec.size());
     Footer f = Footer.create(DiskType.FIXED, spec.size(), spec.uuid(), time(spec), -1L);
-    try (Storage s = p.create(path)) {
-      s.truncate(0);
-      s.write(f.toBuffer(), spec.size());
-      s.force();
+    publish(
+        p,
+        path,
+        s -> {
+          s.write(f.toBuffer(), spec.size());
+        });
+  }
+
+  /** What to write into a new file before it gets its name. */
+  @FunctionalInterface
+  private interface Content {
+    void writeTo(Storage s) throws IOException;
+  }
+
+  /**
+   * Creates {@code path} whole or not at all: written under a temporary name in the same directory,
+   * fsynced, then renamed (refusing to replace an existing file).
+   */
+  private static void publish(StorageProvider p, Path path, Content content) throws IOException {
+    if (Files.exists(path)) {
+      throw new java.nio.file.FileAlreadyExistsException(path.toString());
+    }
+    Path tmp = path.resolveSibling("." + path.getFileName() + ".new");
+    p.delete(tmp);
+    try {
+      try (Storage s = p.create(tmp)) {
+        content.writeTo(s);
+        s.force();
+      }
+      if (Files.exists(path)) {
+        throw new java.nio.file.FileAlreadyExistsException(path.toString());
+      }
+      p.move(tmp, path);
+    } catch (IOException | RuntimeException e) {
+      try {
+        p.delete(tmp);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
     }
   }
 
@@ -145,11 +181,14 @@ public final class VhdCreator {
       meta.put((int) l.dataOffset(), locatorData.get(i));
     }
     meta.position(0).limit((int) end);
-    try (Storage s = p.create(path)) {
-      s.write(meta, 0);
-      s.write(footer.toBuffer(), end);
-      s.force();
-    }
+    long footerAt = end;
+    publish(
+        p,
+        path,
+        s -> {
+          s.write(meta, 0);
+          s.write(footer.toBuffer(), footerAt);
+        });
   }
 
   private static int time(Spec spec) {

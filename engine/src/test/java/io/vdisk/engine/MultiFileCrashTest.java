@@ -148,6 +148,51 @@ class MultiFileCrashTest {
   }
 
   @Test
+  void newChildIsVisibleOnlyWhenComplete() throws Exception {
+    int total = -1;
+    for (int cut = 0; total < 0 || cut <= total; cut++) {
+      try (FileSystem fs = TestDisks.memoryFs()) {
+        Path dir = TestDisks.dir(fs);
+        byte[] view = chain(dir);
+        CuttingStorage cutter = new CuttingStorage(cut);
+        try {
+          Snapshots.createChild(cutter, dir.resolve("leaf.vhd"), dir.resolve("new.vhd"));
+          total = cutter.count();
+        } catch (CuttingStorage.Crash expected) {
+          // died part way
+        }
+        if (Files.exists(dir.resolve("new.vhd"))) {
+          assertThat(TestDisks.readAll(dir.resolve("new.vhd"))).as("cut at " + cut).isEqualTo(view);
+          assertThat(ImageChecker.check(dir.resolve("new.vhd"))).isEmpty();
+        } else {
+          assertThat(cutter.crashed()).isTrue();
+        }
+      }
+    }
+  }
+
+  @Test
+  void ancestorSmallerThanTheChildReadsAsZerosPastItsEnd() throws Exception {
+    try (FileSystem fs = TestDisks.memoryFs()) {
+      Path dir = TestDisks.dir(fs);
+      chain(dir);
+      try (DiskChain d = DiskChain.open(dir.resolve("base.vhd"), false)) {
+        d.write(SIZE - 512, TestDisks.filled(512, 0x44));
+      }
+      Resizer.resize(StorageProvider.FILES, dir.resolve("mid.vhd"), SIZE * 3, false);
+      Resizer.resize(StorageProvider.FILES, dir.resolve("leaf.vhd"), SIZE * 3, false);
+      byte[] all = TestDisks.readAll(dir.resolve("leaf.vhd"));
+      assertThat(all).hasSize((int) SIZE * 3);
+      assertThat(all[(int) SIZE - 1]).isEqualTo((byte) 0x44);
+      for (int i = (int) SIZE; i < all.length; i++) {
+        assertThat(all[i]).as("byte %d", i).isZero();
+      }
+      assertThat(ImageChecker.check(dir.resolve("leaf.vhd")))
+          .anyMatch(f -> f.message().contains("ancestor is smaller"));
+    }
+  }
+
+  @Test
   void flattenIsVisibleOnlyWhenComplete() throws Exception {
     int total = -1;
     for (int cut = 0; total < 0 || cut <= total; cut++) {
