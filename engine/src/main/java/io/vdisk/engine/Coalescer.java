@@ -106,6 +106,13 @@ public final class Coalescer {
   }
 
   public static Result coalesce(StorageProvider p, Path child, boolean force) throws IOException {
+    return coalesce(p, child, force, Converter.Progress.NONE);
+  }
+
+  /** As {@link #coalesce(StorageProvider, Path, boolean)}, reporting the merge's progress. */
+  public static Result coalesce(
+      StorageProvider p, Path child, boolean force, Converter.Progress progress)
+      throws IOException {
     Path c = child.toAbsolutePath().normalize();
     recover(p, c.getParent());
     Path parent;
@@ -148,7 +155,7 @@ public final class Coalescer {
             grandchildren);
     Path journal = journalPath(c.getParent(), childUuid);
     p.writeAtomically(journal, j.encode());
-    long copied = finish(p, journal, j, childSize);
+    long copied = finish(p, journal, j, childSize, progress);
     return new Result(c, parent, grandchildren, copied);
   }
 
@@ -165,14 +172,15 @@ public final class Coalescer {
             size = ci.size();
           }
         }
-        finish(p, journal, j, size);
+        finish(p, journal, j, size, Converter.Progress.NONE);
         n++;
       }
     }
     return n;
   }
 
-  private static long finish(StorageProvider p, Path journal, Journal j, long childSize)
+  private static long finish(
+      StorageProvider p, Path journal, Journal j, long childSize, Converter.Progress progress)
       throws IOException {
     long copied = 0;
     if (j.phase().equals("merge")) {
@@ -184,7 +192,7 @@ public final class Coalescer {
         if (parentSize < childSize) {
           Resizer.resize(p, j.parent(), childSize, false);
         }
-        copied = merge(p, j.child(), j.parent());
+        copied = merge(p, j.child(), j.parent(), progress);
       }
       j = j.withPhase("relink");
       p.writeAtomically(journal, j.encode());
@@ -215,7 +223,8 @@ public final class Coalescer {
    * Copies every sector present in {@code child} (one layer) into {@code parent}: whole blocks
    * where the child's block is full, runs of set bits elsewhere, reads overlapped with writes.
    */
-  static long merge(StorageProvider p, Path child, Path parent) throws IOException {
+  static long merge(StorageProvider p, Path child, Path parent, Converter.Progress progress)
+      throws IOException {
     try (VhdImage ci = VhdImage.open(p.open(child, true), true);
         VhdImage pi = VhdImage.open(p.open(parent, false), false)) {
       int bs = ci.blockSize();
@@ -263,7 +272,7 @@ public final class Coalescer {
                       buf);
                 }
               },
-              Converter.Progress.NONE,
+              progress,
               limit);
       pi.flush();
       return copied;

@@ -2,12 +2,9 @@ package io.vdisk.engine;
 
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 
 /**
  * Copies a {@link VirtualDisk} into a new standalone file (raw, dynamic VHD or fixed VHD) by its
@@ -46,28 +43,19 @@ public final class Converter {
   public static Result convert(
       StorageProvider p, VirtualDisk src, Path dst, Target target, Progress progress)
       throws IOException {
-    if (Files.exists(dst)) {
-      throw new FileAlreadyExistsException(dst.toString(), null, "already exists; remove it first");
-    }
-    Path dir = dst.toAbsolutePath().getParent();
-    Path tmp = dir.resolve("." + dst.getFileName() + ".tmp-" + UUID.randomUUID());
     long size = VhdLayout.roundUpToSector(src.size());
-    try {
-      Result r;
-      try (VirtualDisk out = createTarget(p, tmp, target, size)) {
-        r = copy(src, out, progress);
-        out.flush();
-      }
-      p.move(tmp, dst);
-      return r;
-    } catch (IOException | RuntimeException e) {
-      try {
-        p.delete(tmp);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
+    return Publisher.publish(
+        p,
+        dst,
+        "tmp",
+        false,
+        tmp -> {
+          try (VirtualDisk out = createTarget(p, tmp, target, size)) {
+            Result r = copy(src, out, progress);
+            out.flush();
+            return r;
+          }
+        });
   }
 
   private static VirtualDisk createTarget(StorageProvider p, Path tmp, Target target, long size)

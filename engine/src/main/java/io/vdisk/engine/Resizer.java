@@ -1,9 +1,9 @@
 package io.vdisk.engine;
 
-import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DynamicHeader;
 import io.vdisk.vhd.Footer;
+import io.vdisk.vhd.Geometry;
 import io.vdisk.vhd.ParentLocator;
 import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
@@ -103,116 +103,92 @@ public final class Resizer {
 
   /** Rewrites the image with a BAT for {@code newSize}, then renames it over the original. */
   private static void rewrite(StorageProvider p, Path path, long newSize) throws IOException {
-    Path tmp = path.resolveSibling("." + path.getFileName() + ".resize");
-    if (java.nio.file.Files.exists(tmp)) {
-      p.delete(tmp); // a crashed earlier attempt; the original is intact
-    }
     try (VhdImage src = VhdImage.open(p.open(path, true), true)) {
-      int bs = src.blockSize();
-      int entries = (int) VhdLayout.blocksFor(newSize, bs);
-      DynamicHeader oldHeader = src.header();
-      long tableOffset = Footer.SIZE + DynamicHeader.SIZE;
-      long batBytes = VhdLayout.batBytes(entries);
-      long batmapHeaderOffset = tableOffset + batBytes;
-      long batmapOffset = batmapHeaderOffset + BatmapHeader.SIZE;
-      long batmapBytes = VhdLayout.batmapBytes(entries);
-      long end = batmapOffset + batmapBytes;
-      List<ParentLocator> locators = new ArrayList<>();
-      List<byte[]> locatorData = new ArrayList<>();
-      for (ParentLocator l : oldHeader.locators()) {
-        if (!l.isUsed()) {
+      Publisher.publish(
+          p,
+          path,
+          "resize",
+          true,
+          tmp -> {
+            copyInto(p, src, tmp, newSize);
+            return null;
+          });
+    }
+  }
+
+  /** Writes {@code src} with a BAT for {@code newSize} into a new file at {@code tmp}. */
+  private static void copyInto(StorageProvider p, VhdImage src, Path tmp, long newSize)
+      throws IOException {
+    int bs = src.blockSize();
+    int entries = (int) VhdLayout.blocksFor(newSize, bs);
+    DynamicHeader old = src.header();
+    List<DynamicLayout.Locator> paths = new ArrayList<>();
+    for (ParentLocator l : old.locators()) {
+      if (l.isUsed()) {
+        paths.add(new DynamicLayout.Locator(l.platformCode(), src.readLocatorData(l)));
+      }
+    }
+    DynamicLayout layout = DynamicLayout.of(entries, paths);
+    DynamicHeader header =
+        new DynamicHeader(
+            -1L,
+            layout.tableOffset(),
+            DynamicHeader.HEADER_VERSION,
+            entries,
+            bs,
+            0,
+            old.parentUuid(),
+            old.parentTimestamp(),
+            0,
+            old.parentUnicodeName(),
+            layout.locators(),
+            null);
+    Footer f = src.footer();
+    Footer footer =
+        new Footer(
+            f.features(),
+            f.formatVersion(),
+            Footer.SIZE,
+            f.timestamp(),
+            VhdLayout.CREATOR_TAP,
+            VhdLayout.CREATOR_VERSION_TAP_1_3,
+            f.creatorHostOs(),
+            f.originalSize(),
+            newSize,
+            Geometry.forSize(newSize),
+            f.diskType(),
+            0,
+            f.uniqueId(),
+            f.savedState(),
+            f.hidden(),
+            null);
+    BlockAllocationTable bat = BlockAllocationTable.empty(entries);
+    byte[] map = new byte[(int) layout.batmapBytes()];
+    int bitmapBytes = VhdLayout.bitmapBytes(bs);
+    long span = bitmapBytes + bs;
+    try (Storage out = p.create(tmp)) {
+      long next = alignBlock(layout.end(), bitmapBytes);
+      long dataEnd = layout.end();
+      ByteBuffer block = ByteBuffer.allocateDirect((int) span);
+      for (int b = 0; b < Math.min(entries, src.bat().size()); b++) {
+        if (!src.isAllocated(b)) {
           continue;
         }
-        byte[] data = src.readLocatorData(l);
-        long space = VhdLayout.roundUpToSector(data.length);
-        locators.add(new ParentLocator(l.platformCode(), (int) space, data.length, 0, end));
-        locatorData.add(data);
-        end += space;
+        block.clear();
+        src.storage().read(block, src.bitmapOffset(b));
+        VhdImage.zeroFill(block);
+        out.write(block.flip(), next);
+        bat.set(b, next / VhdLayout.SECTOR);
+        if (src.isKnownFull(b) || src.bitmap(b).isFull()) {
+          map[b >>> 3] |= (byte) (0x80 >>> (b & 7));
+        }
+        dataEnd = next + span;
+        next = alignBlock(dataEnd, bitmapBytes);
       }
-      DynamicHeader header =
-          new DynamicHeader(
-              -1L,
-              tableOffset,
-              DynamicHeader.HEADER_VERSION,
-              entries,
-              bs,
-              0,
-              oldHeader.parentUuid(),
-              oldHeader.parentTimestamp(),
-              0,
-              oldHeader.parentUnicodeName(),
-              locators,
-              null);
-      Footer f = src.footer();
-      Footer footer =
-          new Footer(
-              f.features(),
-              f.formatVersion(),
-              Footer.SIZE,
-              f.timestamp(),
-              VhdLayout.CREATOR_TAP,
-              VhdLayout.CREATOR_VERSION_TAP_1_3,
-              f.creatorHostOs(),
-              f.originalSize(),
-              newSize,
-              io.vdisk.vhd.Geometry.forSize(newSize),
-              f.diskType(),
-              0,
-              f.uniqueId(),
-              f.savedState(),
-              f.hidden(),
-              null);
-      BlockAllocationTable bat = BlockAllocationTable.empty(entries);
-      byte[] map = new byte[(int) batmapBytes];
-      int bitmapBytes = VhdLayout.bitmapBytes(bs);
-      long span = bitmapBytes + bs;
-      try (Storage out = p.create(tmp)) {
-        long next = alignBlock(end, bitmapBytes);
-        ByteBuffer block = ByteBuffer.allocate((int) span);
-        int copy = Math.min(entries, src.bat().size());
-        for (int b = 0; b < copy; b++) {
-          if (!src.isAllocated(b)) {
-            continue;
-          }
-          block.clear();
-          src.storage().read(block, src.bitmapOffset(b));
-          VhdImage.zeroFill(block);
-          block.flip();
-          out.write(block, next);
-          bat.set(b, next / VhdLayout.SECTOR);
-          if (src.isKnownFull(b) || src.bitmap(b).isFull()) {
-            map[b >>> 3] |= (byte) (0x80 >>> (b & 7));
-          }
-          next = alignBlock(next + span, bitmapBytes);
-        }
-        long dataEnd = 0;
-        for (int b = 0; b < entries; b++) {
-          if (bat.isAllocated(b)) {
-            dataEnd = Math.max(dataEnd, bat.sectorOf(b) * VhdLayout.SECTOR + span);
-          }
-        }
-        dataEnd = Math.max(dataEnd, end);
-        ByteBuffer meta = ByteBuffer.allocate((int) end);
-        footer.writeTo(meta);
-        header.writeTo(meta);
-        bat.writeTo(meta);
-        new BatmapHeader(
-                batmapOffset, (int) (batmapBytes / 512), BatmapHeader.VERSION_1_2, 0, 0, null)
-            .writeTo(meta, map);
-        meta.put(map);
-        for (int i = 0; i < locators.size(); i++) {
-          meta.put((int) locators.get(i).dataOffset(), locatorData.get(i));
-        }
-        meta.clear();
-        out.write(meta, 0);
-        out.write(footer.toBuffer(), dataEnd);
-        out.force();
-      }
-    } catch (IOException | RuntimeException e) {
-      p.delete(tmp);
-      throw e;
+      out.write(layout.metadata(footer, header, bat, map), 0);
+      out.write(footer.toBuffer(), dataEnd);
+      out.force();
     }
-    p.move(tmp, path);
   }
 
   private static long alignBlock(long end, int bitmapBytes) {

@@ -57,15 +57,20 @@ public final class Snapshots {
     String stem = name.endsWith(".vhd") ? name.substring(0, name.length() - 4) : name;
     Path base =
         abs.resolveSibling(stem + "-base-" + UUID.randomUUID().toString().substring(0, 8) + ".vhd");
-    Path tmp = abs.resolveSibling("." + name + ".snapshot");
-    provider.delete(tmp);
     try {
       provider.link(base, abs);
     } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
       provider.move(abs, base);
     }
-    createChild(provider, base, tmp);
-    provider.move(tmp, abs);
+    Publisher.publish(
+        provider,
+        abs,
+        "snapshot",
+        true,
+        tmp -> {
+          createChild(provider, base, tmp);
+          return null;
+        });
     try (VhdImage b = VhdImage.open(provider.open(base, false), false)) {
       b.setHidden(true);
     }

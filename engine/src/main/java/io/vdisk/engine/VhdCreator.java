@@ -1,6 +1,5 @@
 package io.vdisk.engine;
 
-import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.DynamicHeader;
@@ -77,39 +76,26 @@ public final class VhdCreator {
         });
   }
 
+  /** Creates {@code path} whole or not at all, with {@code content} written into it. */
+  private static void publish(StorageProvider p, Path path, Content content) throws IOException {
+    Publisher.publish(
+        p,
+        path,
+        "new",
+        false,
+        tmp -> {
+          try (Storage s = p.create(tmp)) {
+            content.writeTo(s);
+            s.force();
+          }
+          return null;
+        });
+  }
+
   /** What to write into a new file before it gets its name. */
   @FunctionalInterface
   private interface Content {
     void writeTo(Storage s) throws IOException;
-  }
-
-  /**
-   * Creates {@code path} whole or not at all: written under a temporary name in the same directory,
-   * fsynced, then renamed (refusing to replace an existing file).
-   */
-  private static void publish(StorageProvider p, Path path, Content content) throws IOException {
-    if (Files.exists(path)) {
-      throw new java.nio.file.FileAlreadyExistsException(path.toString());
-    }
-    Path tmp = path.resolveSibling("." + path.getFileName() + ".new");
-    p.delete(tmp);
-    try {
-      try (Storage s = p.create(tmp)) {
-        content.writeTo(s);
-        s.force();
-      }
-      if (Files.exists(path)) {
-        throw new java.nio.file.FileAlreadyExistsException(path.toString());
-      }
-      p.move(tmp, path);
-    } catch (IOException | RuntimeException e) {
-      try {
-        p.delete(tmp);
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
   }
 
   /** Creates an empty dynamic image. */
@@ -142,52 +128,33 @@ public final class VhdCreator {
           "block size " + bs + " must be a power of two from 512 B to 2 MiB");
     }
     int entries = (int) VhdLayout.blocksFor(spec.size(), bs);
-    long tableOffset = Footer.SIZE + DynamicHeader.SIZE;
-    long batBytes = VhdLayout.batBytes(entries);
-    long batmapHeaderOffset = tableOffset + batBytes;
-    long batmapOffset = batmapHeaderOffset + BatmapHeader.SIZE;
-    long batmapBytes = VhdLayout.batmapBytes(entries);
-    long end = batmapOffset + batmapBytes;
-
-    DynamicHeader header = DynamicHeader.create(tableOffset, entries, bs);
-    List<byte[]> locatorData = new ArrayList<>();
+    List<DynamicLayout.Locator> paths = new ArrayList<>();
     if (parent != null) {
-      List<ParentLocator> locators = new ArrayList<>();
       for (int code : new int[] {ParentLocator.MACX, ParentLocator.W2KU, ParentLocator.W2RU}) {
-        byte[] data = ParentLocator.encodePath(code, parent.relativePath());
-        long space = VhdLayout.roundUpToSector(data.length);
-        // blktap writes the space in bytes, as Microsoft's tools do (vhd-format-notes §1.8).
-        locators.add(new ParentLocator(code, (int) space, data.length, 0, end));
-        locatorData.add(data);
-        end += space;
+        paths.add(
+            new DynamicLayout.Locator(code, ParentLocator.encodePath(code, parent.relativePath())));
       }
-      header = header.withParent(parent.uuid(), parent.timestamp(), parent.name(), locators);
+    }
+    DynamicLayout layout = DynamicLayout.of(entries, paths);
+    DynamicHeader header = DynamicHeader.create(layout.tableOffset(), entries, bs);
+    if (parent != null) {
+      header =
+          header.withParent(parent.uuid(), parent.timestamp(), parent.name(), layout.locators());
     }
     DiskType type = parent == null ? DiskType.DYNAMIC : DiskType.DIFFERENCING;
     Footer footer = Footer.create(type, spec.size(), spec.uuid(), time(spec), Footer.SIZE);
-    BatmapHeader bmh =
-        new BatmapHeader(
-            batmapOffset, (int) (batmapBytes / 512), BatmapHeader.VERSION_1_2, 0, 0, null);
-
-    ByteBuffer meta = ByteBuffer.allocate((int) end);
-    footer.writeTo(meta);
-    header.writeTo(meta);
-    BlockAllocationTable.empty(entries).writeTo(meta);
-    byte[] map = new byte[(int) batmapBytes];
-    bmh.writeTo(meta, map);
-    meta.put(map);
-    for (int i = 0; i < locatorData.size(); i++) {
-      ParentLocator l = header.locators().get(i);
-      meta.put((int) l.dataOffset(), locatorData.get(i));
-    }
-    meta.position(0).limit((int) end);
-    long footerAt = end;
+    ByteBuffer meta =
+        layout.metadata(
+            footer,
+            header,
+            BlockAllocationTable.empty(entries),
+            new byte[(int) layout.batmapBytes()]);
     publish(
         p,
         path,
         s -> {
           s.write(meta, 0);
-          s.write(footer.toBuffer(), footerAt);
+          s.write(footer.toBuffer(), layout.end());
         });
   }
 

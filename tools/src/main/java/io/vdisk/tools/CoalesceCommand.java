@@ -24,7 +24,10 @@ final class CoalesceCommand extends VdiskCommand {
 
   @Override
   public Integer call() throws Exception {
-    Coalescer.Result r = Coalescer.coalesce(StorageProvider.FILES, child, force);
+    Coalescer.Result r;
+    try (ProgressBar bar = new ProgressBar(err(), "coalesce")) {
+      r = Coalescer.coalesce(StorageProvider.FILES, child, force, bar);
+    }
     out()
         .printf(
             "Coalesced %s into %s: %s copied; relinked %d child(ren)%s%n",

@@ -1,0 +1,47 @@
+package io.vdisk.engine;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Makes a file appear whole or not at all: it is written under a temporary name in the same
+ * directory ({@code .<name>.<tag>}), made durable by the writer, then renamed over its name. A
+ * failure removes the temporary file; a crash may leave it, and the next publish of that name
+ * removes it.
+ */
+final class Publisher {
+  /** Writes the whole file at {@code tmp}, durably (fsync). */
+  @FunctionalInterface
+  interface Writer<T> {
+    T writeTo(Path tmp) throws IOException;
+  }
+
+  private Publisher() {}
+
+  static <T> T publish(StorageProvider p, Path path, String tag, boolean replace, Writer<T> writer)
+      throws IOException {
+    if (!replace && Files.exists(path)) {
+      throw new FileAlreadyExistsException(
+          path.toString(), null, "already exists; remove it first");
+    }
+    Path tmp = path.resolveSibling("." + path.getFileName() + "." + tag);
+    p.delete(tmp);
+    try {
+      T result = writer.writeTo(tmp);
+      if (!replace && Files.exists(path)) {
+        throw new FileAlreadyExistsException(path.toString(), null, "appeared while writing");
+      }
+      p.move(tmp, path);
+      return result;
+    } catch (IOException | RuntimeException e) {
+      try {
+        p.delete(tmp);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+}
