@@ -100,6 +100,15 @@ public final class DiskChain implements VirtualDisk {
 
   public static DiskChain open(Path leaf, boolean readOnly, StorageProvider provider)
       throws IOException {
+    return open(leaf, readOnly, provider, null);
+  }
+
+  /**
+   * Opens the chain ending at {@code leaf}, every ancestor resolved inside {@code confineTo}
+   * (symbolic links followed) when it is not null: a storage repository's chains never leave it.
+   */
+  public static DiskChain open(
+      Path leaf, boolean readOnly, StorageProvider provider, Path confineTo) throws IOException {
     List<VhdImage> layers = new ArrayList<>();
     List<Path> paths = new ArrayList<>();
     try {
@@ -127,7 +136,7 @@ public final class DiskChain implements VirtualDisk {
           throw new UnsupportedImageException(
               leaf + ": chain deeper than " + MAX_DEPTH + " images");
         }
-        ParentResolver.Found p = ParentResolver.open(current, currentPath, provider);
+        ParentResolver.Found p = ParentResolver.open(current, currentPath, provider, confineTo);
         current = p.image();
         currentPath = p.path();
       }

@@ -54,11 +54,16 @@ final class ParentResolver {
   record Found(Path path, VhdImage image) {}
 
   /** Opens the parent read-only, or fails naming what was tried and what was wrong. */
-  static Found open(VhdImage child, Path childPath, StorageProvider provider) throws IOException {
+  static Found open(VhdImage child, Path childPath, StorageProvider provider, Path confineTo)
+      throws IOException {
     List<Path> tried = candidates(child, childPath);
     List<String> problems = new ArrayList<>();
     for (Path p : tried) {
       if (!Files.isRegularFile(p)) {
+        continue;
+      }
+      if (confineTo != null && !p.toRealPath().startsWith(confineTo.toRealPath())) {
+        problems.add(p + " is outside " + confineTo);
         continue;
       }
       VhdImage parent = VhdImage.open(provider.open(p, true), true);
@@ -75,7 +80,7 @@ final class ParentResolver {
     }
     if (!problems.isEmpty()) {
       throw new CorruptImageException(
-          child.name() + ": parent UUID differs: " + String.join("; ", problems));
+          child.name() + ": parent not usable: " + String.join("; ", problems));
     }
     throw new java.nio.file.NoSuchFileException(
         child.name(),

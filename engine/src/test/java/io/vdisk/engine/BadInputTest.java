@@ -177,7 +177,8 @@ class BadInputTest {
     image("base.vhd");
     assertThatThrownBy(() -> DiskChain.open(child, true))
         .isInstanceOf(CorruptImageException.class)
-        .hasMessageContaining("parent UUID differs");
+        .hasMessageContaining("parent not usable")
+        .hasMessageContaining("has UUID");
   }
 
   @Test

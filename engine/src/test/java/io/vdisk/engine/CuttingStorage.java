@@ -10,9 +10,9 @@ import java.nio.file.Path;
  * it landed, it and every later one do not. Reads still work, so {@code close()} after the crash
  * changes nothing.
  */
-final class CuttingStorage implements StorageProvider {
+public final class CuttingStorage implements StorageProvider {
   /** Thrown where the process "died". */
-  static final class Crash extends IOException {
+  public static final class Crash extends IOException {
     private static final long serialVersionUID = 1L;
 
     Crash(int at) {
@@ -24,16 +24,16 @@ final class CuttingStorage implements StorageProvider {
   private int count;
   private boolean dead;
 
-  CuttingStorage(int cutAt) {
+  public CuttingStorage(int cutAt) {
     this.cutAt = cutAt;
   }
 
   /** Operations counted so far. */
-  int count() {
+  public int count() {
     return count;
   }
 
-  boolean crashed() {
+  public boolean crashed() {
     return dead;
   }
 

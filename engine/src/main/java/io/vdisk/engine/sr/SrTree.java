@@ -1,0 +1,114 @@
+package io.vdisk.engine.sr;
+
+import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.VhdImage;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * The VHD files of an SR and their parentage, read from footers and headers only (as {@code
+ * vhd-util scan} does): a VDI's UUID is its file name, its parent is the file whose footer UUID its
+ * header names.
+ */
+final class SrTree {
+  static final Pattern VHD_NAME =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\.vhd");
+
+  /** One file. */
+  record Node(
+      String vdi,
+      UUID footerUuid,
+      UUID parentFooterUuid,
+      boolean hidden,
+      long virtualSize,
+      long physicalSize,
+      int allocatedBlocks,
+      String problem) {
+    boolean differencing() {
+      return parentFooterUuid != null;
+    }
+  }
+
+  private final Map<String, Node> nodes;
+  private final Map<UUID, String> byFooter = new HashMap<>();
+
+  private SrTree(Map<String, Node> nodes) {
+    this.nodes = nodes;
+    for (Node n : nodes.values()) {
+      if (n.footerUuid() != null) {
+        byFooter.put(n.footerUuid(), n.vdi());
+      }
+    }
+  }
+
+  static SrTree read(Path dir) throws IOException {
+    Map<String, Node> nodes = new TreeMap<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.vhd")) {
+      for (Path f : ds) {
+        String name = f.getFileName().toString();
+        if (!VHD_NAME.matcher(name).matches() || !Files.isRegularFile(f)) {
+          continue;
+        }
+        String vdi = name.substring(0, name.length() - 4);
+        try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(f, true), true)) {
+          nodes.put(
+              vdi,
+              new Node(
+                  vdi,
+                  img.footer().uniqueId(),
+                  img.isDifferencing() ? img.header().parentUuid() : null,
+                  img.footer().isHidden(),
+                  img.size(),
+                  img.fileSize(),
+                  img.allocatedBlocks(),
+                  null));
+        } catch (IOException e) {
+          nodes.put(vdi, new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage()));
+        }
+      }
+    }
+    return new SrTree(nodes);
+  }
+
+  Map<String, Node> nodes() {
+    return nodes;
+  }
+
+  Node node(String vdi) {
+    return nodes.get(vdi);
+  }
+
+  /** The VDI whose file is this one's parent, or null (none, or not in the SR). */
+  String parent(String vdi) {
+    Node n = nodes.get(vdi);
+    return n == null || n.parentFooterUuid() == null ? null : byFooter.get(n.parentFooterUuid());
+  }
+
+  List<String> children(String vdi) {
+    List<String> out = new ArrayList<>();
+    for (Node n : nodes.values()) {
+      if (vdi.equals(parent(n.vdi()))) {
+        out.add(n.vdi());
+      }
+    }
+    return out;
+  }
+
+  /** Layers from this VDI down to its root (1 for a standalone image). */
+  int depth(String vdi) {
+    int d = 0;
+    for (String v = vdi; v != null && d <= nodes.size(); v = parent(v)) {
+      d++;
+    }
+    return d;
+  }
+}

@@ -1,0 +1,547 @@
+package io.vdisk.engine.sr;
+
+import io.vdisk.engine.Coalescer;
+import io.vdisk.engine.Converter;
+import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Disks;
+import io.vdisk.engine.Resizer;
+import io.vdisk.engine.Snapshots;
+import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.VhdCreator;
+import io.vdisk.engine.VhdImage;
+import io.vdisk.engine.VirtualDisk;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A storage repository as XenServer lays out a file SR: {@code <vdi-uuid>.vhd} files, plus {@code
+ * sr.db} (the catalog), {@code sr.lock} and {@code journal/}. Opening it for changes takes the SR
+ * lock exclusively and first finishes whatever a crashed command left in the journal.
+ *
+ * <p>Snapshot and clone work as XenServer's {@code FileVDI._snapshot}: the VDI's file is hard-
+ * linked to a new hidden base copy, a new empty leaf over that base replaces the VDI's file (the
+ * VDI keeps its UUID), and another leaf over the base is the snapshot or clone. A VDI whose leaf
+ * holds no data is not split again: the new leaf goes on its first ancestor that holds data, as
+ * {@code vhd-util snapshot} does, so cloning an unchanged template adds no depth.
+ */
+public final class StorageRepository implements Closeable {
+  /** XenServer's {@code MAX_CHAIN_SIZE}: deeper snapshots are refused. */
+  public static final int MAX_CHAIN = 30;
+
+  private final Path dir;
+  private final StorageProvider provider;
+  private final SrLock lock;
+  private final Catalog catalog;
+  private final SrJournal journal;
+  private final boolean writable;
+
+  private StorageRepository(
+      Path dir, StorageProvider provider, SrLock lock, Catalog catalog, boolean writable) {
+    this.dir = dir;
+    this.provider = provider;
+    this.lock = lock;
+    this.catalog = catalog;
+    this.journal = new SrJournal(provider, dir.resolve("journal"));
+    this.writable = writable;
+  }
+
+  /**
+   * Opens (creating if needed) the SR in {@code dir}. With {@code forChanges} the SR lock is taken
+   * exclusively and interrupted operations are finished first; otherwise it is shared.
+   */
+  public static StorageRepository open(Path dir, boolean forChanges, String purpose)
+      throws IOException {
+    return open(dir, forChanges, purpose, StorageProvider.FILES);
+  }
+
+  static StorageRepository open(
+      Path dir, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
+    Path d = Files.createDirectories(dir).toAbsolutePath().normalize();
+    SrLock lock = SrLock.take(d.resolve("sr.lock"), forChanges, "SR " + d, purpose);
+    try {
+      Catalog catalog = Catalog.open(d.resolve("sr.db"));
+      StorageRepository sr = new StorageRepository(d, provider, lock, catalog, forChanges);
+      if (forChanges) {
+        sr.recover();
+      }
+      return sr;
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  Path file(String vdi) {
+    return dir.resolve(vdi + ".vhd");
+  }
+
+  Catalog catalog() {
+    return catalog;
+  }
+
+  SrJournal journal() {
+    return journal;
+  }
+
+  StorageProvider provider() {
+    return provider;
+  }
+
+  void requireWritable() throws SrException {
+    if (!writable) {
+      throw new IllegalStateException("SR opened read-only");
+    }
+  }
+
+  // ---- VDIs ---------------------------------------------------------------------------------
+
+  /** What vdi-list shows of one VDI. */
+  public record VdiView(
+      String uuid,
+      String name,
+      String description,
+      long virtualSize,
+      long physicalSize,
+      int depth,
+      String parent,
+      boolean readOnly,
+      boolean snapshot,
+      boolean managed,
+      boolean hidden,
+      List<String> vms,
+      String problem) {}
+
+  public List<VdiView> vdis() throws IOException {
+    SrTree tree = SrTree.read(dir);
+    List<Catalog.Vbd> vbds = catalog.vbds();
+    List<VdiView> out = new ArrayList<>();
+    for (Catalog.Vdi v : catalog.vdis()) {
+      SrTree.Node n = tree.node(v.uuid());
+      List<String> vms = new ArrayList<>();
+      for (Catalog.Vbd b : vbds) {
+        if (b.vdi().equals(v.uuid())) {
+          vms.add(b.vm());
+        }
+      }
+      out.add(
+          new VdiView(
+              v.uuid(),
+              v.name(),
+              v.description(),
+              n == null ? 0 : n.virtualSize(),
+              n == null ? 0 : n.physicalSize(),
+              n == null ? 0 : tree.depth(v.uuid()),
+              tree.parent(v.uuid()),
+              v.readOnly() || isTemplateDisk(v.uuid()),
+              v.snapshot(),
+              v.managed(),
+              n != null && n.hidden(),
+              vms,
+              n == null ? "file missing" : n.problem()));
+    }
+    return out;
+  }
+
+  public VdiView vdi(String uuid) throws IOException {
+    for (VdiView v : vdis()) {
+      if (v.uuid().equals(uuid)) {
+        return v;
+      }
+    }
+    throw new SrException(SrException.Kind.NOT_FOUND, "no VDI with uuid " + uuid);
+  }
+
+  Catalog.Vdi record(String uuid) throws IOException {
+    return catalog
+        .vdi(uuid)
+        .orElseThrow(() -> new SrException(SrException.Kind.NOT_FOUND, "no VDI with uuid " + uuid));
+  }
+
+  private boolean isTemplateDisk(String vdi) throws IOException {
+    List<Catalog.Vm> vms = catalog.vms();
+    for (Catalog.Vbd b : catalog.vbds()) {
+      if (b.vdi().equals(vdi)) {
+        for (Catalog.Vm vm : vms) {
+          if (vm.uuid().equals(b.vm()) && (vm.template() || vm.snapshot())) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Opens a VDI's chain, confined to the SR; refuses writes to read-only and template disks. */
+  public DiskChain openVdi(String uuid, boolean readOnly) throws IOException {
+    Catalog.Vdi v = record(uuid);
+    if (!readOnly && (v.readOnly() || !v.managed() || isTemplateDisk(uuid))) {
+      throw new SrException(
+          SrException.Kind.READ_ONLY,
+          "VDI " + uuid + " is read-only (a snapshot, a template's disk or a base copy)");
+    }
+    return DiskChain.open(file(uuid), readOnly, provider, dir);
+  }
+
+  public String createVdi(String name, String description, long size) throws IOException {
+    requireWritable();
+    String uuid = UUID.randomUUID().toString();
+    SrJournal.Entry e =
+        journal.begin(
+            "vdi-create",
+            "new",
+            uuid,
+            "name",
+            name,
+            "description",
+            description,
+            "size",
+            Long.toString(size));
+    applyCreate(e);
+    journal.end(e);
+    return uuid;
+  }
+
+  private void applyCreate(SrJournal.Entry e) throws IOException {
+    String uuid = e.get("new");
+    if (!Files.exists(file(uuid))) {
+      VhdCreator.createDynamic(
+          provider, file(uuid), VhdCreator.Spec.dynamic(Long.parseLong(e.get("size"))));
+    }
+    catalog.transaction(
+        () ->
+            catalog.putVdi(
+                new Catalog.Vdi(
+                    uuid, e.get("name"), e.get("description"), false, false, null, true)));
+  }
+
+  public void setVdiParams(String uuid, Map<String, String> params) throws IOException {
+    requireWritable();
+    Catalog.Vdi v = record(uuid);
+    String name = params.getOrDefault("name-label", v.name());
+    String desc = params.getOrDefault("name-description", v.description());
+    boolean ro =
+        params.containsKey("read-only")
+            ? Boolean.parseBoolean(params.get("read-only"))
+            : v.readOnly();
+    catalog.transaction(
+        () ->
+            catalog.putVdi(
+                new Catalog.Vdi(uuid, name, desc, ro, v.snapshot(), v.snapshotOf(), v.managed())));
+  }
+
+  /** vdi-snapshot: a read-only point-in-time copy; returns its UUID. */
+  public String snapshotVdi(String uuid) throws IOException {
+    return snapshotOrClone(uuid, true, UUID.randomUUID().toString(), null);
+  }
+
+  /** vdi-clone: a writable copy-on-write copy; returns its UUID. */
+  public String cloneVdi(String uuid) throws IOException {
+    return snapshotOrClone(uuid, false, UUID.randomUUID().toString(), null);
+  }
+
+  String snapshotOrClone(String uuid, boolean snapshot, String newUuid, String name)
+      throws IOException {
+    requireWritable();
+    Catalog.Vdi v = record(uuid);
+    if (!v.managed()) {
+      throw new SrException(
+          SrException.Kind.INVALID, "VDI " + uuid + " is a hidden base copy; snapshot a leaf");
+    }
+    SrTree tree = SrTree.read(dir);
+    if (tree.node(uuid) == null) {
+      throw new SrException(SrException.Kind.NOT_FOUND, "VDI " + uuid + ": file missing");
+    }
+    // An empty differencing leaf is not split again: the new leaf shares its first ancestor
+    // that holds data (vhd-util snapshot), so cloning an unchanged template adds no depth.
+    String anchor = uuid;
+    while (tree.node(anchor).allocatedBlocks() == 0 && tree.parent(anchor) != null) {
+      anchor = tree.parent(anchor);
+    }
+    if (tree.depth(anchor) >= MAX_CHAIN) {
+      throw new SrException(
+          SrException.Kind.INVALID,
+          "VDI "
+              + uuid
+              + ": chain is "
+              + tree.depth(anchor)
+              + " deep; XenServer's limit is "
+              + MAX_CHAIN
+              + " (vdi-copy flattens it)");
+    }
+    String label = name != null ? name : v.name() + (snapshot ? " (snapshot)" : " (clone)");
+    SrJournal.Entry e =
+        anchor.equals(uuid)
+            ? journal.begin(
+                "vdi-snapshot",
+                "vdi",
+                uuid,
+                "base",
+                UUID.randomUUID().toString(),
+                "new",
+                newUuid,
+                "snapshot",
+                Boolean.toString(snapshot),
+                "name",
+                label,
+                "description",
+                v.description())
+            : journal.begin(
+                "vdi-link",
+                "vdi",
+                uuid,
+                "parent",
+                anchor,
+                "new",
+                newUuid,
+                "snapshot",
+                Boolean.toString(snapshot),
+                "name",
+                label,
+                "description",
+                v.description());
+    apply(e);
+    journal.end(e);
+    return newUuid;
+  }
+
+  /** Idempotent steps of a split snapshot (see the class comment). */
+  private void applySnapshot(SrJournal.Entry e) throws IOException {
+    String vdi = e.get("vdi");
+    String base = e.get("base");
+    String neu = e.get("new");
+    if (!Files.exists(file(base))) {
+      provider.link(file(base), file(vdi));
+    }
+    UUID baseFooter;
+    try (VhdImage b = VhdImage.open(provider.open(file(base), true), true)) {
+      baseFooter = b.footer().uniqueId();
+    }
+    boolean leafDone;
+    try (VhdImage l = VhdImage.open(provider.open(file(vdi), true), true)) {
+      leafDone = l.isDifferencing() && l.header().parentUuid().equals(baseFooter);
+    }
+    if (!leafDone) {
+      Path tmp = dir.resolve("." + vdi + ".vhd.snapshot");
+      provider.delete(tmp);
+      Snapshots.createChild(provider, file(base), tmp);
+      provider.move(tmp, file(vdi));
+    }
+    if (!Files.exists(file(neu))) {
+      Snapshots.createChild(provider, file(base), file(neu));
+    }
+    try (VhdImage b = VhdImage.open(provider.open(file(base), false), false)) {
+      if (!b.footer().isHidden()) {
+        b.setHidden(true);
+      }
+    }
+    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
+    catalog.transaction(
+        () -> {
+          catalog.putVdi(new Catalog.Vdi(base, "base copy", "", true, false, null, false));
+          catalog.putVdi(
+              new Catalog.Vdi(
+                  neu,
+                  e.get("name"),
+                  e.get("description"),
+                  snapshot,
+                  snapshot,
+                  snapshot ? vdi : null,
+                  true));
+        });
+  }
+
+  /** A new leaf on an existing ancestor (the no-new-depth case). */
+  private void applyLink(SrJournal.Entry e) throws IOException {
+    String neu = e.get("new");
+    if (!Files.exists(file(neu))) {
+      Snapshots.createChild(provider, file(e.get("parent")), file(neu));
+    }
+    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
+    catalog.transaction(
+        () ->
+            catalog.putVdi(
+                new Catalog.Vdi(
+                    neu,
+                    e.get("name"),
+                    e.get("description"),
+                    snapshot,
+                    snapshot,
+                    snapshot ? e.get("vdi") : null,
+                    true)));
+  }
+
+  /** vdi-copy: the chain flattened into a new standalone VDI, visible only when complete. */
+  public String copyVdi(String uuid, String name) throws IOException {
+    return copyVdi(uuid, name, UUID.randomUUID().toString());
+  }
+
+  String copyVdi(String uuid, String name, String newUuid) throws IOException {
+    requireWritable();
+    Catalog.Vdi v = record(uuid);
+    SrJournal.Entry e =
+        journal.begin(
+            "vdi-copy",
+            "vdi",
+            uuid,
+            "new",
+            newUuid,
+            "name",
+            name != null ? name : v.name(),
+            "description",
+            v.description());
+    apply(e);
+    journal.end(e);
+    return newUuid;
+  }
+
+  private void applyCopy(SrJournal.Entry e) throws IOException {
+    String neu = e.get("new");
+    if (!Files.exists(file(neu))) {
+      try (DiskChain src = DiskChain.open(file(e.get("vdi")), true, provider, dir)) {
+        Converter.convert(provider, src, file(neu), Converter.Target.VHD, Converter.Progress.NONE);
+      }
+    }
+    catalog.transaction(
+        () ->
+            catalog.putVdi(
+                new Catalog.Vdi(
+                    neu, e.get("name"), e.get("description"), false, false, null, true)));
+  }
+
+  /** vdi-destroy: refused while a VM uses the VDI or for a base copy with children. */
+  public void destroyVdi(String uuid) throws IOException {
+    requireWritable();
+    Catalog.Vdi v = record(uuid);
+    for (Catalog.Vbd b : catalog.vbds()) {
+      if (b.vdi().equals(uuid)) {
+        throw new SrException(
+            SrException.Kind.IN_USE,
+            "VDI "
+                + uuid
+                + " is in use by VM "
+                + b.vm()
+                + " ("
+                + b.device()
+                + "); destroy the VBD or the VM first");
+      }
+    }
+    if (!SrTree.read(dir).children(uuid).isEmpty()) {
+      throw new SrException(
+          SrException.Kind.IN_USE,
+          "VDI " + uuid + " (" + v.name() + ") has children; it is removed by sr-gc when unused");
+    }
+    SrJournal.Entry e = journal.begin("vdi-destroy", "vdi", uuid);
+    apply(e);
+    journal.end(e);
+  }
+
+  private void applyDestroy(SrJournal.Entry e) throws IOException {
+    String vdi = e.get("vdi");
+    catalog.transaction(() -> catalog.deleteVdi(vdi));
+    provider.delete(file(vdi));
+  }
+
+  public void resizeVdi(String uuid, long size) throws IOException {
+    requireWritable();
+    try (DiskChain c = openVdi(uuid, false)) {
+      if (size < c.size()) {
+        throw new SrException(
+            SrException.Kind.INVALID,
+            "VDI "
+                + uuid
+                + ": disk-size "
+                + size
+                + " is smaller than "
+                + c.size()
+                + "; VDIs only grow");
+      }
+    }
+    Resizer.resize(provider, file(uuid), size, false);
+  }
+
+  /**
+   * vdi-import: replaces the VDI's contents with a raw or VHD file's, whole: the new contents are
+   * written as a standalone image under a temporary name and renamed over the VDI's file (its old
+   * ancestors become garbage for sr-gc).
+   */
+  public void importVdi(String uuid, Path source, Disks.Format format) throws IOException {
+    requireWritable();
+    long size;
+    try (DiskChain c = openVdi(uuid, false)) {
+      size = c.size();
+    }
+    try (VirtualDisk src = Disks.open(source, format, true)) {
+      if (src.size() > size) {
+        throw new SrException(
+            SrException.Kind.INVALID,
+            source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + size);
+      }
+      Path tmp = dir.resolve("." + uuid + ".import.vhd");
+      provider.delete(tmp);
+      VhdCreator.createDynamic(provider, tmp, VhdCreator.Spec.dynamic(size));
+      try (DiskChain out = DiskChain.open(tmp, false, provider, dir)) {
+        Converter.copy(src, out, Converter.Progress.NONE);
+        out.flush();
+      } catch (IOException | RuntimeException ex) {
+        provider.delete(tmp);
+        throw ex;
+      }
+      provider.move(tmp, file(uuid));
+    }
+  }
+
+  public Converter.Result exportVdi(String uuid, Path target, Converter.Target format)
+      throws IOException {
+    try (DiskChain c = openVdi(uuid, true)) {
+      return Converter.convert(c, target, format, Converter.Progress.NONE);
+    }
+  }
+
+  // ---- recovery -----------------------------------------------------------------------------
+
+  void apply(SrJournal.Entry e) throws IOException {
+    switch (e.op()) {
+      case "vdi-create" -> applyCreate(e);
+      case "vdi-snapshot" -> applySnapshot(e);
+      case "vdi-link" -> applyLink(e);
+      case "vdi-copy" -> applyCopy(e);
+      case "vdi-destroy" -> applyDestroy(e);
+      default -> Vms.apply(this, e);
+    }
+  }
+
+  /** Finishes what crashed commands left: journaled SR operations, then coalesces. */
+  private void recover() throws IOException {
+    for (SrJournal.Entry e : journal.pending()) {
+      apply(e);
+      journal.end(e);
+    }
+    Coalescer.recover(provider, dir);
+    // A GC coalesce that finished its files but not its catalog row leaves a base copy's row
+    // without a file: forget it (a visible VDI's missing file is for sr-scan to report).
+    for (Catalog.Vdi v : catalog.vdis()) {
+      if (!v.managed() && !Files.exists(file(v.uuid()))) {
+        catalog.transaction(() -> catalog.deleteVdi(v.uuid()));
+      }
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      catalog.close();
+    } finally {
+      lock.close();
+    }
+  }
+}

@@ -1,0 +1,325 @@
+package io.vdisk.engine.sr;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * VMs, templates and their disks (VBDs) in an SR's catalog, and the VM verbs that act on several
+ * VDIs: clone (copy-on-write), copy (every disk flattened), snapshot, uninstall. A template is a VM
+ * with {@code is-a-template}; its disks are read-only. Cloning a template gives a VM, as {@code xe
+ * vm-install} does.
+ */
+public final class Vms {
+  private Vms() {}
+
+  /** One disk of a VM as vm-disk-list shows it. */
+  public record Disk(
+      String vbd,
+      String device,
+      String vdi,
+      String vdiName,
+      boolean bootable,
+      String mode,
+      long virtualSize,
+      int depth) {}
+
+  /** What vm-list shows of one VM. */
+  public record VmView(
+      String uuid,
+      String name,
+      String description,
+      int vcpus,
+      long memory,
+      boolean template,
+      boolean snapshot,
+      String snapshotOf,
+      List<Disk> disks) {}
+
+  public static String create(
+      StorageRepository sr, String name, String description, int vcpus, long memory)
+      throws IOException {
+    sr.requireWritable();
+    String uuid = UUID.randomUUID().toString();
+    sr.catalog()
+        .transaction(
+            () ->
+                sr.catalog()
+                    .putVm(
+                        new Catalog.Vm(
+                            uuid, name, description, vcpus, memory, false, false, null, "{}")));
+    return uuid;
+  }
+
+  public static String createVbd(
+      StorageRepository sr, String vmRef, String vdi, String device, boolean bootable, String mode)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vm vm = resolve(sr, vmRef);
+    sr.record(vdi);
+    String m = mode.toUpperCase(Locale.ROOT);
+    if (!m.equals("RW") && !m.equals("RO")) {
+      throw new SrException(SrException.Kind.INVALID, "mode must be RW or RO, not " + mode);
+    }
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vm().equals(vm.uuid()) && b.device().equals(device)) {
+        throw new SrException(
+            SrException.Kind.IN_USE, "VM " + vm.name() + " already has a disk at device " + device);
+      }
+    }
+    String uuid = UUID.randomUUID().toString();
+    sr.catalog()
+        .transaction(
+            () -> sr.catalog().putVbd(new Catalog.Vbd(uuid, vm.uuid(), vdi, device, bootable, m)));
+    return uuid;
+  }
+
+  /** A VM or template by UUID or by a name-label that only one of them has. */
+  static Catalog.Vm resolve(StorageRepository sr, String ref) throws IOException {
+    List<Catalog.Vm> byName = new ArrayList<>();
+    for (Catalog.Vm vm : sr.catalog().vms()) {
+      if (vm.uuid().equals(ref)) {
+        return vm;
+      }
+      if (vm.name().equals(ref)) {
+        byName.add(vm);
+      }
+    }
+    if (byName.size() == 1) {
+      return byName.get(0);
+    }
+    if (byName.isEmpty()) {
+      throw new SrException(
+          SrException.Kind.NOT_FOUND, "no VM or template named or with uuid " + ref);
+    }
+    throw new SrException(
+        SrException.Kind.AMBIGUOUS,
+        byName.size()
+            + " VMs are named '"
+            + ref
+            + "'; use a uuid ("
+            + byName.get(0).uuid()
+            + ", "
+            + byName.get(1).uuid()
+            + (byName.size() > 2 ? ", ..." : "")
+            + ")");
+  }
+
+  public static List<VmView> list(StorageRepository sr, Boolean templates) throws IOException {
+    List<VmView> out = new ArrayList<>();
+    List<StorageRepository.VdiView> vdis = sr.vdis();
+    for (Catalog.Vm vm : sr.catalog().vms()) {
+      if (templates != null && vm.template() != templates) {
+        continue;
+      }
+      out.add(view(sr, vm, vdis));
+    }
+    return out;
+  }
+
+  public static VmView get(StorageRepository sr, String ref) throws IOException {
+    return view(sr, resolve(sr, ref), sr.vdis());
+  }
+
+  private static VmView view(
+      StorageRepository sr, Catalog.Vm vm, List<StorageRepository.VdiView> vdis)
+      throws IOException {
+    List<Disk> disks = new ArrayList<>();
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (!b.vm().equals(vm.uuid())) {
+        continue;
+      }
+      StorageRepository.VdiView v =
+          vdis.stream().filter(x -> x.uuid().equals(b.vdi())).findFirst().orElse(null);
+      disks.add(
+          new Disk(
+              b.uuid(),
+              b.device(),
+              b.vdi(),
+              v == null ? "?" : v.name(),
+              b.bootable(),
+              b.mode(),
+              v == null ? 0 : v.virtualSize(),
+              v == null ? 0 : v.depth()));
+    }
+    return new VmView(
+        vm.uuid(),
+        vm.name(),
+        vm.description(),
+        vm.vcpus(),
+        vm.memory(),
+        vm.template(),
+        vm.snapshot(),
+        vm.snapshotOf(),
+        disks);
+  }
+
+  /** vm-param-set: name-label, name-description, VCPUs, memory, is-a-template. */
+  public static void setParams(StorageRepository sr, String ref, Map<String, String> params)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vm vm = resolve(sr, ref);
+    boolean template =
+        params.containsKey("is-a-template")
+            ? Boolean.parseBoolean(params.get("is-a-template"))
+            : vm.template();
+    Catalog.Vm next =
+        new Catalog.Vm(
+            vm.uuid(),
+            params.getOrDefault("name-label", vm.name()),
+            params.getOrDefault("name-description", vm.description()),
+            params.containsKey("vcpus") ? Integer.parseInt(params.get("vcpus")) : vm.vcpus(),
+            params.containsKey("memory") ? Long.parseLong(params.get("memory")) : vm.memory(),
+            template,
+            vm.snapshot(),
+            vm.snapshotOf(),
+            vm.otherConfig());
+    sr.catalog().transaction(() -> sr.catalog().putVm(next));
+  }
+
+  /** vm-clone: every disk cloned copy-on-write; a template's clone is a VM. */
+  public static String cloneVm(StorageRepository sr, String ref, String name) throws IOException {
+    return multiDisk(sr, "vm-clone", ref, name);
+  }
+
+  /** vm-copy: every disk flattened into a standalone VDI. */
+  public static String copyVm(StorageRepository sr, String ref, String name) throws IOException {
+    return multiDisk(sr, "vm-copy", ref, name);
+  }
+
+  /** vm-snapshot: every disk snapshotted; the snapshot is a read-only VM record. */
+  public static String snapshotVm(StorageRepository sr, String ref, String name)
+      throws IOException {
+    return multiDisk(sr, "vm-snapshot", ref, name);
+  }
+
+  private static String multiDisk(StorageRepository sr, String op, String ref, String name)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vm vm = resolve(sr, ref);
+    List<String> kv =
+        new ArrayList<>(
+            List.of("vm", vm.uuid(), "new", UUID.randomUUID().toString(), "name", name));
+    int i = 0;
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vm().equals(vm.uuid())) {
+        kv.addAll(
+            List.of(
+                "disk." + i + ".vbd",
+                b.uuid(),
+                "disk." + i + ".vdi",
+                b.vdi(),
+                "disk." + i + ".new-vdi",
+                UUID.randomUUID().toString(),
+                "disk." + i + ".new-vbd",
+                UUID.randomUUID().toString()));
+        i++;
+      }
+    }
+    kv.addAll(List.of("disks", Integer.toString(i)));
+    SrJournal.Entry e = sr.journal().begin(op, kv.toArray(String[]::new));
+    apply(sr, e);
+    sr.journal().end(e);
+    return e.get("new");
+  }
+
+  /** vm-uninstall: the VM and the disks no other VM uses. */
+  public static void uninstall(StorageRepository sr, String ref) throws IOException {
+    sr.requireWritable();
+    Catalog.Vm vm = resolve(sr, ref);
+    List<String> kv = new ArrayList<>(List.of("vm", vm.uuid()));
+    int i = 0;
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vm().equals(vm.uuid())) {
+        kv.addAll(List.of("disk." + i + ".vdi", b.vdi()));
+        i++;
+      }
+    }
+    kv.addAll(List.of("disks", Integer.toString(i)));
+    SrJournal.Entry e = sr.journal().begin("vm-uninstall", kv.toArray(String[]::new));
+    apply(sr, e);
+    sr.journal().end(e);
+  }
+
+  /** vm-destroy: the VM record and its VBDs; the disks stay. */
+  public static void destroy(StorageRepository sr, String ref) throws IOException {
+    sr.requireWritable();
+    Catalog.Vm vm = resolve(sr, ref);
+    sr.catalog().transaction(() -> sr.catalog().deleteVm(vm.uuid()));
+  }
+
+  /** Idempotent steps of the journaled VM verbs, for the first run and for recovery. */
+  static void apply(StorageRepository sr, SrJournal.Entry e) throws IOException {
+    int disks = Integer.parseInt(e.get("disks"));
+    String op = e.op();
+    if (op.equals("vm-uninstall")) {
+      sr.catalog().transaction(() -> sr.catalog().deleteVm(e.get("vm")));
+      for (int i = 0; i < disks; i++) {
+        String vdi = e.get("disk." + i + ".vdi");
+        boolean used = sr.catalog().vbds().stream().anyMatch(b -> b.vdi().equals(vdi));
+        if (!used && sr.catalog().vdi(vdi).isPresent()) {
+          sr.destroyVdi(vdi);
+        }
+      }
+      return;
+    }
+    if (!op.equals("vm-clone") && !op.equals("vm-copy") && !op.equals("vm-snapshot")) {
+      throw new SrException(SrException.Kind.INVALID, "unknown journal operation " + op);
+    }
+    Catalog.Vm vm =
+        sr.catalog().vms().stream()
+            .filter(v -> v.uuid().equals(e.get("vm")))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new SrException(SrException.Kind.NOT_FOUND, "VM " + e.get("vm") + " is gone"));
+    List<Catalog.Vbd> vbds = sr.catalog().vbds();
+    List<Catalog.Vbd> newVbds = new ArrayList<>();
+    for (int i = 0; i < disks; i++) {
+      String vdi = e.get("disk." + i + ".vdi");
+      String newVdi = e.get("disk." + i + ".new-vdi");
+      String oldVbd = e.get("disk." + i + ".vbd");
+      Catalog.Vbd src =
+          vbds.stream().filter(b -> b.uuid().equals(oldVbd)).findFirst().orElseThrow();
+      if (sr.catalog().vdi(newVdi).isEmpty()) {
+        String label = sr.record(vdi).name();
+        switch (op) {
+          case "vm-clone" -> sr.snapshotOrClone(vdi, false, newVdi, label);
+          case "vm-snapshot" -> sr.snapshotOrClone(vdi, true, newVdi, label);
+          default -> sr.copyVdi(vdi, label, newVdi);
+        }
+      }
+      newVbds.add(
+          new Catalog.Vbd(
+              e.get("disk." + i + ".new-vbd"),
+              e.get("new"),
+              newVdi,
+              src.device(),
+              src.bootable(),
+              src.mode()));
+    }
+    boolean snapshot = op.equals("vm-snapshot");
+    Catalog.Vm copy =
+        new Catalog.Vm(
+            e.get("new"),
+            e.get("name"),
+            vm.description(),
+            vm.vcpus(),
+            vm.memory(),
+            snapshot || (op.equals("vm-copy") && vm.template()),
+            snapshot,
+            snapshot ? vm.uuid() : null,
+            vm.otherConfig());
+    sr.catalog()
+        .transaction(
+            () -> {
+              sr.catalog().putVm(copy);
+              for (Catalog.Vbd b : newVbds) {
+                sr.catalog().putVbd(b);
+              }
+            });
+  }
+}

@@ -1,0 +1,108 @@
+package io.vdisk.engine.sr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vdisk.engine.CuttingStorage;
+import io.vdisk.engine.StorageProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Kills snapshot, clone, copy, uninstall and gc at every file operation; the next open of the SR
+ * finishes the journaled work: every VDI reads as before, the catalog and the files agree, and the
+ * operation is either wholly done or (killed before its journal) not at all.
+ */
+class SrCrashTest {
+  @TempDir Path tmp;
+
+  /** A template (disk with data), one clone VM with its own data, one VDI snapshot. */
+  private static Map<String, String> setUp(StorageRepository sr) throws Exception {
+    String disk = sr.createVdi("root", "", 8L << 20);
+    SrStoryTest.write(sr, disk, 0, 1 << 20, 0x11);
+    String t = Vms.create(sr, "tmpl", "", 1, 1 << 20);
+    Vms.createVbd(sr, t, disk, "0", true, "RW");
+    Vms.setParams(sr, t, Map.of("is-a-template", "true"));
+    String vm = Vms.cloneVm(sr, t, "vm");
+    String vmDisk = Vms.get(sr, vm).disks().get(0).vdi();
+    SrStoryTest.write(sr, vmDisk, 4096, 8192, 0x22);
+    String data = sr.createVdi("data", "", 4L << 20);
+    SrStoryTest.write(sr, data, 512, 512, 0x33);
+    String snap = sr.snapshotVdi(data);
+    SrStoryTest.write(sr, data, 1024, 512, 0x34);
+    return Map.of(
+        "disk", disk, "template", t, "vm", vm, "vmDisk", vmDisk, "data", data, "snap", snap);
+  }
+
+  private static void run(StorageRepository sr, String op, Map<String, String> ids)
+      throws Exception {
+    switch (op) {
+      case "vdi-snapshot" -> sr.snapshotVdi(ids.get("vmDisk"));
+      case "vm-clone" -> Vms.cloneVm(sr, ids.get("vm"), "vm2");
+      case "vm-copy" -> Vms.copyVm(sr, ids.get("vm"), "vm3");
+      case "vm-uninstall" -> Vms.uninstall(sr, ids.get("vm"));
+      case "gc" -> {
+        sr.destroyVdi(ids.get("snap"));
+        SrMaintenance.gc(sr);
+      }
+      default -> throw new IllegalArgumentException(op);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"vdi-snapshot", "vm-clone", "vm-copy", "vm-uninstall", "gc"})
+  void everyCutIsFinishedByTheNextOpen(String op) throws Exception {
+    int total = -1;
+    for (int cut = 0; total < 0 || cut <= total; cut++) {
+      Path dir = Files.createDirectories(tmp.resolve(op + "-" + cut));
+      Map<String, String> ids;
+      Map<String, byte[]> before = new HashMap<>();
+      try (StorageRepository sr = StorageRepository.open(dir, true, "setup")) {
+        ids = setUp(sr);
+        for (StorageRepository.VdiView v : sr.vdis()) {
+          if (v.managed()) {
+            before.put(v.uuid(), SrStoryTest.read(sr, v.uuid()));
+          }
+        }
+      }
+      CuttingStorage cutter = new CuttingStorage(cut);
+      try (StorageRepository sr = StorageRepository.open(dir, true, op, cutter)) {
+        run(sr, op, ids);
+        total = cutter.count();
+      } catch (CuttingStorage.Crash expected) {
+        // killed part way
+      }
+      String where = op + " killed at operation " + cut;
+      try (StorageRepository sr =
+          StorageRepository.open(dir, true, "next", StorageProvider.FILES)) {
+        List<StorageRepository.VdiView> vdis = sr.vdis();
+        for (Map.Entry<String, byte[]> e : before.entrySet()) {
+          boolean gone = vdis.stream().noneMatch(v -> v.uuid().equals(e.getKey()));
+          if (gone) {
+            assertThat(op).as(where + ": " + e.getKey() + " vanished").isIn("vm-uninstall", "gc");
+            continue;
+          }
+          assertThat(SrStoryTest.read(sr, e.getKey()))
+              .as(where + ": " + e.getKey())
+              .isEqualTo(e.getValue());
+        }
+        for (StorageRepository.VdiView v : vdis) {
+          assertThat(v.problem()).as(where + ": " + v.uuid()).isNull();
+        }
+        assertThat(SrMaintenance.scan(sr)).as(where).isEmpty();
+        try (Stream<Path> s = Files.list(dir.resolve("journal"))) {
+          assertThat(s.filter(p -> p.toString().endsWith(".journal"))).as(where).isEmpty();
+        }
+      }
+      if (cut > 2000) {
+        throw new AssertionError(op + " never completed");
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package io.vdisk.engine.sr;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vdisk.engine.DiskChain;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The SR story: template, fast clones without depth, clone-of-clone adds depth, vm-copy flattens.
+ */
+class SrStoryTest {
+  private static final long SIZE = 8L << 20;
+
+  @TempDir Path dir;
+
+  static void write(StorageRepository sr, String vdi, long off, int len, int value)
+      throws Exception {
+    try (DiskChain d = sr.openVdi(vdi, false)) {
+      byte[] b = new byte[len];
+      Arrays.fill(b, (byte) value);
+      d.write(off, ByteBuffer.wrap(b));
+    }
+  }
+
+  static byte[] read(StorageRepository sr, String vdi) throws Exception {
+    try (DiskChain d = sr.openVdi(vdi, true)) {
+      ByteBuffer b = ByteBuffer.allocate((int) d.size());
+      d.read(0, b);
+      return b.array();
+    }
+  }
+
+  static int depth(StorageRepository sr, String vdi) throws Exception {
+    return sr.vdi(vdi).depth();
+  }
+
+  @Test
+  void templatesCloneWithoutDepthAndCopiesFlatten() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      String disk = sr.createVdi("root", "", SIZE);
+      write(sr, disk, 0, 1 << 20, 0x11);
+      String vm = Vms.create(sr, "debian", "", 2, 1L << 30);
+      Vms.createVbd(sr, vm, disk, "0", true, "RW");
+      Vms.setParams(sr, "debian", Map.of("is-a-template", "true"));
+      assertThatThrownBy(() -> write(sr, disk, 0, 512, 1))
+          .isInstanceOf(SrException.class)
+          .hasMessageContaining("read-only");
+      byte[] templateView = read(sr, disk);
+
+      String c1 = Vms.cloneVm(sr, "debian", "vm1");
+      String c2 = Vms.cloneVm(sr, "debian", "vm2");
+      String c3 = Vms.cloneVm(sr, "debian", "vm3");
+      for (String c : List.of(c1, c2, c3)) {
+        Vms.VmView v = Vms.get(sr, c);
+        assertThat(v.template()).isFalse();
+        assertThat(v.disks()).hasSize(1);
+        assertThat(v.disks().get(0).depth()).as("fast clone adds no depth").isEqualTo(2);
+        assertThat(read(sr, v.disks().get(0).vdi())).isEqualTo(templateView);
+      }
+      String d1 = Vms.get(sr, c1).disks().get(0).vdi();
+      write(sr, d1, 4096, 4096, 0x22);
+      assertThat(read(sr, disk))
+          .as("the template does not see its clone's writes")
+          .isEqualTo(templateView);
+
+      Vms.setParams(sr, c1, Map.of("is-a-template", "true"));
+      String c4 = Vms.cloneVm(sr, c1, "vm4");
+      String d4 = Vms.get(sr, c4).disks().get(0).vdi();
+      assertThat(depth(sr, d4)).as("a clone of a clone adds depth").isEqualTo(3);
+      byte[] d4View = read(sr, d4);
+      assertThat(d4View[4096]).isEqualTo((byte) 0x22);
+
+      String copy = Vms.copyVm(sr, c4, "flat");
+      String dc = Vms.get(sr, copy).disks().get(0).vdi();
+      assertThat(depth(sr, dc)).isEqualTo(1);
+      assertThat(read(sr, dc)).isEqualTo(d4View);
+
+      assertThat(SrMaintenance.scan(sr)).isEmpty();
+    }
+  }
+
+  @Test
+  void gcDeletesUnusedBasesAndCoalescesSingleChildren() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      String disk = sr.createVdi("data", "", SIZE);
+      write(sr, disk, 0, 4096, 0x31);
+      String snap = sr.snapshotVdi(disk);
+      write(sr, disk, 8192, 4096, 0x32);
+      String snap2 = sr.snapshotVdi(disk);
+      write(sr, disk, 16384, 4096, 0x33);
+      byte[] view = read(sr, disk);
+      assertThat(depth(sr, disk)).isEqualTo(3);
+      sr.destroyVdi(snap);
+      sr.destroyVdi(snap2);
+      List<String> done = SrMaintenance.gc(sr);
+      assertThat(done).isNotEmpty();
+      assertThat(depth(sr, disk)).isLessThan(3);
+      assertThat(read(sr, disk)).isEqualTo(view);
+      assertThat(sr.vdis()).allMatch(v -> v.managed() || v.hidden());
+      assertThat(SrMaintenance.scan(sr)).isEmpty();
+    }
+  }
+
+  @Test
+  void refusals() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      String disk = sr.createVdi("a", "", SIZE);
+      String vm = Vms.create(sr, "same", "", 1, 1 << 20);
+      Vms.create(sr, "same", "", 1, 1 << 20);
+      Vms.createVbd(sr, vm, disk, "0", true, "RW");
+      assertThatThrownBy(() -> Vms.get(sr, "same"))
+          .isInstanceOf(SrException.class)
+          .hasMessageContaining("use a uuid");
+      assertThatThrownBy(() -> sr.vdi("nope"))
+          .isInstanceOf(SrException.class)
+          .hasMessageContaining("no VDI");
+      assertThatThrownBy(() -> sr.destroyVdi(disk))
+          .isInstanceOf(SrException.class)
+          .hasMessageContaining("in use by VM");
+      assertThatThrownBy(() -> StorageRepository.open(dir, true, "second"))
+          .isInstanceOf(SrException.class)
+          .hasMessageContaining("in use by pid " + ProcessHandle.current().pid());
+    }
+  }
+}
