@@ -1,73 +1,78 @@
 package io.vdisk.tools;
 
-import io.vdisk.engine.DiskChain;
-import io.vdisk.engine.ImageChecker;
-import io.vdisk.engine.Snapshots;
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.VhdCreator;
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Arrays;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(
     name = "demo",
     description = {
-      "A short tour in DIR (default ./vdisk-data): create a 64 MiB dynamic image, write to it,",
-      "snapshot it, write to the child, then show info, map and check of the chain."
+      "The storage-repository story in DIR (default ./vdisk-data): a template with a 256 MiB",
+      "disk, three fast clones of it (no extra depth), a clone written to, turned template and",
+      "cloned again (one more layer), a vm-copy that flattens it, and the listings. Prints each",
+      "command as it runs it."
     })
 final class DemoCommand extends VdiskCommand {
   @Parameters(index = "0", paramLabel = "DIR", defaultValue = "vdisk-data", arity = "0..1")
   Path dir;
 
+  private String sr;
+
   @Override
   public Integer call() throws Exception {
-    Files.createDirectories(dir);
-    Path base = dir.resolve("demo-base.vhd");
-    Path child = dir.resolve("demo-child.vhd");
-    Files.deleteIfExists(child);
-    Files.deleteIfExists(base);
-    VhdCreator.createDynamic(StorageProvider.FILES, base, VhdCreator.Spec.dynamic(64L << 20));
-    out().println("$ vdisk create --size 64M " + base);
-    try (DiskChain d = DiskChain.open(base, false)) {
-      d.write(1 << 20, filled(64 << 10, 0xab));
-      d.flush();
+    sr = dir.toString();
+    String disk = step("vdi-create", "name-label=demo-root", "virtual-size=256M");
+    step(
+        "io",
+        dir.resolve(disk + ".vhd").toString(),
+        "-c",
+        "write -P 0x11 0 8M",
+        "-c",
+        "write -P 0x12 100M 4M");
+    String tmpl = step("vm-create", "name-label=demo-template", "vcpus=2", "memory=2G");
+    step("vbd-create", "vm-uuid=" + tmpl, "vdi-uuid=" + disk, "device=0", "bootable=true");
+    step("vm-param-set", "uuid=" + tmpl, "is-a-template=true");
+    String first = null;
+    for (int i = 1; i <= 3; i++) {
+      String vm = step("vm-clone", "vm=" + tmpl, "new-name-label=demo-vm" + i);
+      first = first == null ? vm : first;
     }
-    out().println("$ vdisk io " + base + " -c 'write -P 0xab 1M 64K'");
-    Snapshots.createChild(base, child);
-    out().println("$ vdisk snapshot " + base + " " + child);
-    try (DiskChain d = DiskChain.open(child, false)) {
-      d.write((1 << 20) + 512, filled(4096, 0x11));
-      d.flush();
-      ByteBuffer check = ByteBuffer.allocate(512);
-      d.read(1 << 20, check);
-      if (check.array()[0] != (byte) 0xab) {
-        throw new IllegalStateException("demo read back the wrong data");
-      }
-    }
-    out().println("$ vdisk io " + child + " -c 'write -P 0x11 1M+512 4K'");
-    out().println();
-    out().println("$ vdisk info " + child);
-    Main.commandLine().setOut(out()).execute("info", child.toString());
-    out().println();
-    out().println("$ vdisk map " + child);
-    Main.commandLine().setOut(out()).execute("map", child.toString());
-    out().println();
-    out().println("$ vdisk check " + child);
-    boolean clean =
-        ImageChecker.check(child).stream()
-            .noneMatch(f -> f.severity() == io.vdisk.engine.Finding.Severity.ERROR);
-    out().println(clean ? child + " is clean" : child + " has errors");
-    out().println();
-    out().println("Images are in " + dir.toAbsolutePath() + "; try: qemu-img info -f vpc " + base);
-    return clean ? ExitCode.OK : ExitCode.FAILED;
+    step("vm-disk-list", "vm=" + first);
+    String firstDisk = step("vm-disk-list", "--minimal", "vm=" + first);
+    step("io", dir.resolve(firstDisk + ".vhd").toString(), "-c", "write -P 0x22 1M 64K");
+    step("vm-param-set", "uuid=" + first, "is-a-template=true");
+    String deeper = step("vm-clone", "vm=" + first, "new-name-label=demo-vm1-clone");
+    step("vm-disk-list", "vm=" + deeper);
+    String flat = step("vm-copy", "vm=" + deeper, "new-name-label=demo-vm1-clone-copy");
+    step("vm-disk-list", "vm=" + flat);
+    step("template-list");
+    step("vm-list");
+    step("vdi-list", "params=uuid,name-label,chain-depth,parent,read-only");
+    step("sr-scan");
+    out().println("The SR is " + dir.toAbsolutePath() + "; try: ./vdisk vdi-list --json");
+    return ExitCode.OK;
   }
 
-  private static ByteBuffer filled(int n, int value) {
-    byte[] b = new byte[n];
-    Arrays.fill(b, (byte) value);
-    return ByteBuffer.wrap(b);
+  /** Runs one vdisk command as a user would, printing it and its output; returns its last line. */
+  private String step(String... args) {
+    String[] full = args;
+    if (!args[0].equals("io")) {
+      full = new String[args.length + 2];
+      full[0] = args[0];
+      full[1] = "--sr";
+      full[2] = sr;
+      System.arraycopy(args, 1, full, 3, args.length - 1);
+    }
+    out().println("$ vdisk " + String.join(" ", args));
+    java.io.StringWriter buf = new java.io.StringWriter();
+    int code = Main.commandLine().setOut(new PrintWriter(buf, true)).setErr(err()).execute(full);
+    out().print(buf);
+    out().flush();
+    if (code != 0) {
+      throw new IllegalStateException("demo step failed: vdisk " + String.join(" ", args));
+    }
+    String[] lines = buf.toString().trim().split("\n");
+    return lines[lines.length - 1].trim();
   }
 }

@@ -34,6 +34,9 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     if (ex instanceof UsageException) {
       return ExitCode.USAGE;
     }
+    if (ex instanceof io.vdisk.engine.sr.SrException) {
+      return ExitCode.REFUSED;
+    }
     if (ex instanceof CorruptImageException) {
       return ExitCode.CORRUPT;
     }

@@ -23,6 +23,9 @@ final class ExitCode {
   /** Valid but unsupported input: above 2040 GiB, unknown disk type, mixed block sizes. */
   static final int UNSUPPORTED = 5;
 
+  /** The SR refused: unknown or ambiguous object, in use, read-only, locked by another process. */
+  static final int REFUSED = 6;
+
   /** A bug in vdisk: rerun with --stacktrace and report it. */
   static final int INTERNAL = 70;
 

@@ -26,8 +26,14 @@ import picocli.CommandLine.Option;
     },
     footer = {
       "",
+      "Storage repository verbs (xe's, with key=value arguments): sr-scan, sr-gc, vdi-create,",
+      "vdi-list, vdi-param-set, vdi-snapshot, vdi-clone, vdi-copy, vdi-destroy, vdi-resize,",
+      "vdi-import, vdi-export, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
+      "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy. See 'vdisk help VERB'.",
+      "",
       "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
-      "4 corrupt image, 5 unsupported image, 70 internal error (a bug)."
+      "4 corrupt image, 5 unsupported image, 6 refused by the SR (unknown or ambiguous object,",
+      "in use, read-only, locked by another process), 70 internal error (a bug)."
     })
 public final class Main implements Runnable {
   @Option(
@@ -54,6 +60,11 @@ public final class Main implements Runnable {
 
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
+    for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL}) {
+      for (Class<?> verb : group) {
+        cl.addSubcommand(verb);
+      }
+    }
     cl.setExecutionExceptionHandler(new ErrorHandler());
     cl.setParameterExceptionHandler(
         (ex, a) -> {

@@ -130,7 +130,11 @@ class CliTest {
   void demoRunsInADirectory() {
     Cli r = Cli.run("demo", f("demo"));
     assertThat(r.exit()).isZero();
-    assertThat(r.out()).contains("chain depth: 2").contains("is clean");
+    assertThat(r.out())
+        .contains("chain-depth ( RO): 2")
+        .contains("chain-depth ( RO): 3")
+        .contains("chain-depth ( RO): 1")
+        .contains("catalog and files agree");
   }
 
   @Test

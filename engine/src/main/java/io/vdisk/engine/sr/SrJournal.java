@@ -68,6 +68,39 @@ final class SrJournal {
     provider.delete(e.file());
   }
 
+  /** Renames a record that cannot be finished to {@code .failed}, with the reason appended. */
+  void setAside(Entry e, Exception why) throws IOException {
+    Path failed = e.file().resolveSibling(e.file().getFileName() + ".failed");
+    StringWriter w = new StringWriter();
+    Properties p = new Properties();
+    p.putAll(e.values());
+    p.setProperty("failure", String.valueOf(why.getMessage()));
+    p.store(w, null);
+    provider.writeAtomically(failed, w.toString().getBytes(StandardCharsets.UTF_8));
+    provider.delete(e.file());
+  }
+
+  /** One line per record set aside: its operation and why it failed. */
+  List<String> setAsideRecords() throws IOException {
+    List<String> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.failed")) {
+      for (Path f : ds) {
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
+        out.add(
+            f.getFileName()
+                + ": "
+                + p.getProperty("op")
+                + " could not be finished: "
+                + p.getProperty("failure"));
+      }
+    }
+    return out;
+  }
+
   /** Every record left by an operation that did not finish, newest first. */
   List<Entry> pending() throws IOException {
     List<Entry> out = new ArrayList<>();

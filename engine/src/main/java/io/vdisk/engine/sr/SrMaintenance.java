@@ -22,7 +22,7 @@ public final class SrMaintenance {
   public static List<String> scan(StorageRepository sr) throws IOException {
     sr.requireWritable();
     SrTree tree = SrTree.read(sr.dir());
-    List<String> report = new ArrayList<>();
+    List<String> report = new ArrayList<>(sr.failedJournals());
     Catalog c = sr.catalog();
     Set<String> known = new HashSet<>();
     for (Catalog.Vdi v : c.vdis()) {

@@ -520,11 +520,22 @@ public final class StorageRepository implements Closeable {
     }
   }
 
+  /** Journal records that could not be finished, for sr-scan to report. */
+  List<String> failedJournals() throws IOException {
+    return journal.setAsideRecords();
+  }
+
   /** Finishes what crashed commands left: journaled SR operations, then coalesces. */
   private void recover() throws IOException {
     for (SrJournal.Entry e : journal.pending()) {
-      apply(e);
-      journal.end(e);
+      try {
+        apply(e);
+        journal.end(e);
+      } catch (IOException | RuntimeException failure) {
+        // A record that cannot be finished must not wedge the SR: set it aside for sr-scan to
+        // report, and let the catalog and files be reconciled from what is there.
+        journal.setAside(e, failure);
+      }
     }
     Coalescer.recover(provider, dir);
     // A GC coalesce that finished its files but not its catalog row leaves a base copy's row

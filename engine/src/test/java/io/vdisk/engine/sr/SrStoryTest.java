@@ -109,6 +109,54 @@ class SrStoryTest {
   }
 
   @Test
+  void aJournalThatCannotBeFinishedIsSetAsideAndReported() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      sr.journal()
+          .begin(
+              "vdi-copy",
+              "vdi",
+              "11111111-1111-1111-1111-111111111111",
+              "new",
+              "22222222-2222-2222-2222-222222222222",
+              "name",
+              "x",
+              "description",
+              "");
+    }
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      assertThat(SrMaintenance.scan(sr))
+          .anyMatch(l -> l.contains("vdi-copy could not be finished"));
+      sr.createVdi("still works", "", SIZE);
+    }
+  }
+
+  @Test
+  void anExistingXenServerSrIsDiscoveredByScan() throws Exception {
+    String base = "0b8a2c4e-0000-4000-8000-000000000001";
+    String leaf = "0b8a2c4e-0000-4000-8000-000000000002";
+    io.vdisk.engine.VhdCreator.createDynamic(
+        io.vdisk.engine.StorageProvider.FILES,
+        dir.resolve(base + ".vhd"),
+        io.vdisk.engine.VhdCreator.Spec.dynamic(SIZE));
+    io.vdisk.engine.Snapshots.createChild(dir.resolve(base + ".vhd"), dir.resolve(leaf + ".vhd"));
+    try (io.vdisk.engine.VhdImage b =
+        io.vdisk.engine.VhdImage.open(
+            io.vdisk.engine.StorageProvider.FILES.open(dir.resolve(base + ".vhd"), false), false)) {
+      b.setHidden(true);
+    }
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      assertThat(SrMaintenance.scan(sr)).hasSize(2);
+      assertThat(sr.vdi(leaf).depth()).isEqualTo(2);
+      assertThat(sr.vdi(leaf).parent()).isEqualTo(base);
+      assertThat(sr.vdi(base).managed()).isFalse();
+      assertThat(sr.vdi(leaf).name()).isEqualTo(leaf);
+      write(sr, leaf, 0, 512, 0x44);
+      assertThat(read(sr, leaf)[0]).isEqualTo((byte) 0x44);
+      assertThat(SrMaintenance.scan(sr)).isEmpty();
+    }
+  }
+
+  @Test
   void refusals() throws Exception {
     try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
       String disk = sr.createVdi("a", "", SIZE);

@@ -1,0 +1,289 @@
+package io.vdisk.tools;
+
+import io.vdisk.engine.Converter;
+import io.vdisk.engine.sr.SrMaintenance;
+import io.vdisk.engine.sr.StorageRepository;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import picocli.CommandLine.Command;
+
+/** The SR and VDI verbs of xe, one nested class each. */
+final class SrVerbs {
+  private SrVerbs() {}
+
+  static final Class<?>[] ALL = {
+    Scan.class,
+    Gc.class,
+    VdiCreate.class,
+    VdiList.class,
+    VdiParamSet.class,
+    VdiSnapshot.class,
+    VdiClone.class,
+    VdiCopy.class,
+    VdiDestroy.class,
+    VdiResize.class,
+    VdiImport.class,
+    VdiExport.class
+  };
+
+  @Command(
+      name = "sr-scan",
+      description = "Reconcile the catalog with the SR's files; report what changed.")
+  static final class Scan extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of();
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      List<String> report = SrMaintenance.scan(sr);
+      report.forEach(out()::println);
+      if (report.isEmpty()) {
+        out().println("catalog and files agree (" + sr.vdis().size() + " VDIs)");
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "sr-gc",
+      description =
+          "Delete unused base copies; coalesce a base into a parent that has no other child.")
+  static final class Gc extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of();
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      List<String> report = SrMaintenance.gc(sr);
+      report.forEach(out()::println);
+      if (report.isEmpty()) {
+        out().println("nothing to collect");
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "vdi-create",
+      description =
+          "Create an empty VDI: name-label= virtual-size= [name-description=]. Prints its UUID.")
+  static final class VdiCreate extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("name-label", "virtual-size", "name-description", "sr-uuid", "type");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      return created(
+          sr.createVdi(
+              required(a, "name-label"),
+              a.getOrDefault("name-description", ""),
+              size(a, "virtual-size")));
+    }
+  }
+
+  @Command(
+      name = "vdi-list",
+      description =
+          "List VDIs with their chain depth and parent [params=...|all] [uuid=] [name-label=].")
+  static final class VdiList extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "name-label", "managed");
+    }
+
+    @Override
+    boolean changes() {
+      return false;
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      List<Map<String, Object>> rows = new ArrayList<>();
+      for (StorageRepository.VdiView v : sr.vdis()) {
+        if ((a.containsKey("uuid") && !a.get("uuid").equals(v.uuid()))
+            || (a.containsKey("name-label") && !a.get("name-label").equals(v.name()))
+            || (a.containsKey("managed") && bool(a, "managed", true) != v.managed())) {
+          continue;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("uuid", v.uuid());
+        m.put("name-label", v.name());
+        m.put("name-description", v.description());
+        m.put("virtual-size", v.virtualSize());
+        m.put("physical-utilisation", v.physicalSize());
+        m.put("read-only", v.readOnly());
+        m.put("is-a-snapshot", v.snapshot());
+        m.put("managed", v.managed());
+        m.put("chain-depth", v.depth());
+        m.put("parent", v.parent());
+        m.put("vbds", String.join("; ", v.vms()));
+        if (v.problem() != null) {
+          m.put("problem", v.problem());
+        }
+        rows.add(m);
+      }
+      return printRecords(
+          a,
+          rows,
+          List.of(
+              "uuid",
+              "name-label",
+              "name-description",
+              "virtual-size",
+              "read-only",
+              "chain-depth",
+              "parent"));
+    }
+  }
+
+  @Command(
+      name = "vdi-param-set",
+      description = "Set name-label=, name-description= or read-only= of uuid=.")
+  static final class VdiParamSet extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "name-label", "name-description", "read-only");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      Map<String, String> params = new LinkedHashMap<>(a);
+      params.remove("uuid");
+      sr.setVdiParams(required(a, "uuid"), params);
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "vdi-snapshot",
+      description = "Snapshot uuid= (copy-on-write, read-only). Prints the snapshot's UUID.")
+  static final class VdiSnapshot extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      return created(sr.snapshotVdi(required(a, "uuid")));
+    }
+  }
+
+  @Command(
+      name = "vdi-clone",
+      description = "Clone uuid= (copy-on-write, writable). Prints the clone's UUID.")
+  static final class VdiClone extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      return created(sr.cloneVdi(required(a, "uuid")));
+    }
+  }
+
+  @Command(
+      name = "vdi-copy",
+      description = "Copy uuid= into a new standalone VDI (the chain flattened). Prints its UUID.")
+  static final class VdiCopy extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "sr-uuid", "name-label");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      return created(sr.copyVdi(required(a, "uuid"), a.get("name-label")));
+    }
+  }
+
+  @Command(name = "vdi-destroy", description = "Destroy uuid= (refused while a VM uses it).")
+  static final class VdiDestroy extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      sr.destroyVdi(required(a, "uuid"));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(name = "vdi-resize", description = "Grow uuid= to disk-size=.")
+  static final class VdiResize extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "disk-size", "online");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      sr.resizeVdi(required(a, "uuid"), size(a, "disk-size"));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "vdi-import",
+      description =
+          "Replace the contents of uuid= with filename= (format=raw|vhd, default raw), whole.")
+  static final class VdiImport extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "filename", "format");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      sr.importVdi(
+          required(a, "uuid"),
+          Path.of(required(a, "filename")),
+          ConvertCommand.parseFormat(a.getOrDefault("format", "raw")));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "vdi-export",
+      description =
+          "Write the contents of uuid= to a new filename= (format=raw|vhd, default raw; sparse).")
+  static final class VdiExport extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "filename", "format");
+    }
+
+    @Override
+    boolean changes() {
+      return false;
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      String f = a.getOrDefault("format", "raw");
+      Converter.Target t =
+          switch (f) {
+            case "raw" -> Converter.Target.RAW;
+            case "vhd" -> Converter.Target.VHD;
+            default ->
+                throw new ErrorHandler.UsageException("format= must be raw or vhd, not " + f);
+          };
+      sr.exportVdi(required(a, "uuid"), Path.of(required(a, "filename")), t);
+      return ExitCode.OK;
+    }
+  }
+}

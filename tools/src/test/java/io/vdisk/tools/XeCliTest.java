@@ -1,0 +1,107 @@
+package io.vdisk.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The xe-style verbs through the command line: UUIDs on stdout, lists, JSON, refusals. */
+class XeCliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  private Cli xe(String verb, String... args) {
+    String[] full = new String[args.length + 3];
+    full[0] = verb;
+    full[1] = "--sr";
+    full[2] = dir.toString();
+    System.arraycopy(args, 0, full, 3, args.length);
+    return Cli.run(full);
+  }
+
+  private String created(String verb, String... args) {
+    String out = xe(verb, args).ok().out().trim();
+    assertThat(out).matches("[0-9a-f-]{36}");
+    return out;
+  }
+
+  @Test
+  void storyWithDepthsAndJson() throws Exception {
+    String disk = created("vdi-create", "name-label=root", "virtual-size=16M");
+    Cli.run("io", dir.resolve(disk + ".vhd").toString(), "-c", "write -P 0x11 0 1M").ok();
+    String tmpl = created("vm-create", "name-label=tmpl", "vcpus=2", "memory=1G");
+    created("vbd-create", "vm-uuid=" + tmpl, "vdi-uuid=" + disk, "device=0", "bootable=true");
+    xe("vm-param-set", "uuid=tmpl", "is-a-template=true").ok();
+    String vm1 = created("vm-clone", "vm=tmpl", "new-name-label=vm1");
+    created("vm-clone", "vm=tmpl", "new-name-label=vm2");
+    JsonNode disks = JSON.readTree(xe("vm-disk-list", "--json", "vm=vm1").ok().out());
+    assertThat(disks.get(0).get("chain-depth").asInt()).isEqualTo(2);
+    String d1 = disks.get(0).get("uuid").asText();
+    Cli.run("io", dir.resolve(d1 + ".vhd").toString(), "-c", "write -P 0x22 4K 4K").ok();
+    xe("vm-param-set", "uuid=" + vm1, "is-a-template=true").ok();
+    String vm3 = created("vm-clone", "vm=vm1", "new-name-label=vm3");
+    assertThat(
+            JSON.readTree(xe("vm-disk-list", "--json", "vm=" + vm3).ok().out())
+                .get(0)
+                .get("chain-depth")
+                .asInt())
+        .isEqualTo(3);
+    String copy = created("vm-copy", "vm=vm3", "new-name-label=flat");
+    JsonNode flat = JSON.readTree(xe("vm-disk-list", "--json", "vm=" + copy).ok().out());
+    assertThat(flat.get(0).get("chain-depth").asInt()).isEqualTo(1);
+    String flatDisk = flat.get(0).get("uuid").asText();
+    String vm3Disk =
+        JSON.readTree(xe("vm-disk-list", "--json", "vm=vm3").ok().out())
+            .get(0)
+            .get("uuid")
+            .asText();
+    Cli.run(
+            "compare",
+            dir.resolve(flatDisk + ".vhd").toString(),
+            dir.resolve(vm3Disk + ".vhd").toString())
+        .ok();
+
+    JsonNode templates = JSON.readTree(xe("template-list", "--json").ok().out());
+    assertThat(templates).hasSize(2);
+    JsonNode vdis = JSON.readTree(xe("vdi-list", "--json", "params=all").ok().out());
+    assertThat(vdis.findValuesAsText("parent")).isNotEmpty();
+    assertThat(xe("vm-list", "--minimal").ok().out().trim().split(",")).hasSize(3);
+    assertThat(xe("sr-scan").ok().out()).contains("agree");
+
+    xe("vm-uninstall", "vm=flat").ok();
+    assertThat(xe("vm-list", "--minimal").ok().out().trim().split(",")).hasSize(2);
+    String exported = dir.resolve("out.raw").toString();
+    xe("vdi-export", "uuid=" + d1, "filename=" + exported, "format=raw").ok();
+    Cli.run("io", "-r", exported, "-c", "read -P 0x11 0 4K", "-c", "read -P 0x22 4K 4K").ok();
+  }
+
+  @Test
+  void refusalsHaveTheirExitCodes() {
+    String disk = created("vdi-create", "name-label=a", "virtual-size=8M");
+    String vm = created("vm-create", "name-label=twin");
+    created("vm-create", "name-label=twin");
+    created("vbd-create", "vm-uuid=" + vm, "vdi-uuid=" + disk, "device=0");
+    Cli ambiguous = xe("vm-clone", "vm=twin", "new-name-label=x");
+    assertThat(ambiguous.exit()).isEqualTo(ExitCode.REFUSED);
+    assertThat(ambiguous.err()).contains("use a uuid");
+    Cli inUse = xe("vdi-destroy", "uuid=" + disk);
+    assertThat(inUse.exit()).isEqualTo(ExitCode.REFUSED);
+    assertThat(inUse.err()).contains("in use by VM");
+    assertThat(xe("vdi-destroy", "uuid=00000000-0000-0000-0000-000000000000").exit())
+        .isEqualTo(ExitCode.REFUSED);
+    Cli unknown = xe("vdi-create", "colour=blue");
+    assertThat(unknown.exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(unknown.err()).contains("unknown argument 'colour'");
+    assertThat(xe("vdi-create", "name-label=x").exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(xe("vdi-create", "name-label=x", "virtual-size=3000G").exit())
+        .isEqualTo(ExitCode.UNSUPPORTED);
+    xe("vm-param-set", "uuid=" + vm, "is-a-template=true").ok();
+    Cli ro = xe("vdi-import", "uuid=" + disk, "filename=" + dir.resolve("nope.raw"));
+    assertThat(ro.exit()).isEqualTo(ExitCode.REFUSED);
+    assertThat(ro.err()).contains("read-only");
+  }
+}
