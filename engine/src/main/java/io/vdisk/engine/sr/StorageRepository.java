@@ -181,15 +181,40 @@ public final class StorageRepository implements Closeable {
     return false;
   }
 
-  /** Opens a VDI's chain, confined to the SR; refuses writes to read-only and template disks. */
-  public DiskChain openVdi(String uuid, boolean readOnly) throws IOException {
+  /**
+   * Opens a VDI's chain, confined to the SR, holding the VDI's lock until closed: shared to read,
+   * exclusive to write (one writer or many readers, across processes and NFS hosts). Refuses writes
+   * to snapshots, templates' disks and base copies.
+   */
+  public VirtualDisk openVdi(String uuid, boolean readOnly) throws IOException {
+    return openVdi(uuid, readOnly, readOnly ? "read" : "write");
+  }
+
+  public VirtualDisk openVdi(String uuid, boolean readOnly, String purpose) throws IOException {
     Catalog.Vdi v = record(uuid);
     if (!readOnly && (v.readOnly() || !v.managed() || isTemplateDisk(uuid))) {
       throw new SrException(
           SrException.Kind.READ_ONLY,
           "VDI " + uuid + " is read-only (a snapshot, a template's disk or a base copy)");
     }
+    SrLock l = vdiLock(uuid, !readOnly, purpose);
+    try {
+      return new LockedDisk(chain(uuid, readOnly), l);
+    } catch (IOException | RuntimeException e) {
+      l.close();
+      throw e;
+    }
+  }
+
+  /** The VDI's chain without its lock, for work done under a lock already held. */
+  DiskChain chain(String uuid, boolean readOnly) throws IOException {
     return DiskChain.open(file(uuid), readOnly, provider, dir);
+  }
+
+  /** The lock of one VDI, in {@code <sr>/locks/}. */
+  SrLock vdiLock(String uuid, boolean exclusive, String purpose) throws IOException {
+    return SrLock.take(
+        dir.resolve("locks").resolve(uuid + ".lock"), exclusive, "VDI " + uuid, purpose);
   }
 
   public String createVdi(String name, String description, long size) throws IOException {
@@ -279,38 +304,41 @@ public final class StorageRepository implements Closeable {
               + " (vdi-copy flattens it)");
     }
     String label = name != null ? name : v.name() + (snapshot ? " (snapshot)" : " (clone)");
-    SrJournal.Entry e =
-        anchor.equals(uuid)
-            ? journal.begin(
-                "vdi-snapshot",
-                "vdi",
-                uuid,
-                "base",
-                UUID.randomUUID().toString(),
-                "new",
-                newUuid,
-                "snapshot",
-                Boolean.toString(snapshot),
-                "name",
-                label,
-                "description",
-                v.description())
-            : journal.begin(
-                "vdi-link",
-                "vdi",
-                uuid,
-                "parent",
-                anchor,
-                "new",
-                newUuid,
-                "snapshot",
-                Boolean.toString(snapshot),
-                "name",
-                label,
-                "description",
-                v.description());
-    apply(e);
-    journal.end(e);
+    // The VDI's lock before the journal: a refused request must leave nothing to finish later.
+    try (SrLock l = vdiLock(uuid, true, snapshot ? "vdi-snapshot" : "vdi-clone")) {
+      SrJournal.Entry e =
+          anchor.equals(uuid)
+              ? journal.begin(
+                  "vdi-snapshot",
+                  "vdi",
+                  uuid,
+                  "base",
+                  UUID.randomUUID().toString(),
+                  "new",
+                  newUuid,
+                  "snapshot",
+                  Boolean.toString(snapshot),
+                  "name",
+                  label,
+                  "description",
+                  v.description())
+              : journal.begin(
+                  "vdi-link",
+                  "vdi",
+                  uuid,
+                  "parent",
+                  anchor,
+                  "new",
+                  newUuid,
+                  "snapshot",
+                  Boolean.toString(snapshot),
+                  "name",
+                  label,
+                  "description",
+                  v.description());
+      apply(e);
+      journal.end(e);
+    }
     return newUuid;
   }
 
@@ -388,26 +416,28 @@ public final class StorageRepository implements Closeable {
   String copyVdi(String uuid, String name, String newUuid) throws IOException {
     requireWritable();
     Catalog.Vdi v = record(uuid);
-    SrJournal.Entry e =
-        journal.begin(
-            "vdi-copy",
-            "vdi",
-            uuid,
-            "new",
-            newUuid,
-            "name",
-            name != null ? name : v.name(),
-            "description",
-            v.description());
-    apply(e);
-    journal.end(e);
+    try (SrLock l = vdiLock(uuid, false, "vdi-copy")) {
+      SrJournal.Entry e =
+          journal.begin(
+              "vdi-copy",
+              "vdi",
+              uuid,
+              "new",
+              newUuid,
+              "name",
+              name != null ? name : v.name(),
+              "description",
+              v.description());
+      apply(e);
+      journal.end(e);
+    }
     return newUuid;
   }
 
   private void applyCopy(SrJournal.Entry e) throws IOException {
     String neu = e.get("new");
     if (!Files.exists(file(neu))) {
-      try (DiskChain src = DiskChain.open(file(e.get("vdi")), true, provider, dir)) {
+      try (DiskChain src = chain(e.get("vdi"), true)) {
         Converter.convert(provider, src, file(neu), Converter.Target.VHD, Converter.Progress.NONE);
       }
     }
@@ -440,9 +470,11 @@ public final class StorageRepository implements Closeable {
           SrException.Kind.IN_USE,
           "VDI " + uuid + " (" + v.name() + ") has children; it is removed by sr-gc when unused");
     }
-    SrJournal.Entry e = journal.begin("vdi-destroy", "vdi", uuid);
-    apply(e);
-    journal.end(e);
+    try (SrLock l = vdiLock(uuid, true, "vdi-destroy")) {
+      SrJournal.Entry e = journal.begin("vdi-destroy", "vdi", uuid);
+      apply(e);
+      journal.end(e);
+    }
   }
 
   private void applyDestroy(SrJournal.Entry e) throws IOException {
@@ -453,7 +485,7 @@ public final class StorageRepository implements Closeable {
 
   public void resizeVdi(String uuid, long size) throws IOException {
     requireWritable();
-    try (DiskChain c = openVdi(uuid, false)) {
+    try (VirtualDisk c = openVdi(uuid, false, "vdi-resize")) {
       if (size < c.size()) {
         throw new SrException(
             SrException.Kind.INVALID,
@@ -465,8 +497,8 @@ public final class StorageRepository implements Closeable {
                 + c.size()
                 + "; VDIs only grow");
       }
+      Resizer.resize(provider, file(uuid), size, false);
     }
-    Resizer.resize(provider, file(uuid), size, false);
   }
 
   /**
@@ -476,11 +508,9 @@ public final class StorageRepository implements Closeable {
    */
   public void importVdi(String uuid, Path source, Disks.Format format) throws IOException {
     requireWritable();
-    long size;
-    try (DiskChain c = openVdi(uuid, false)) {
-      size = c.size();
-    }
-    try (VirtualDisk src = Disks.open(source, format, true)) {
+    try (VirtualDisk c = openVdi(uuid, false, "vdi-import");
+        VirtualDisk src = Disks.open(source, format, true)) {
+      long size = c.size();
       if (src.size() > size) {
         throw new SrException(
             SrException.Kind.INVALID,
@@ -502,7 +532,7 @@ public final class StorageRepository implements Closeable {
 
   public Converter.Result exportVdi(String uuid, Path target, Converter.Target format)
       throws IOException {
-    try (DiskChain c = openVdi(uuid, true)) {
+    try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
       return Converter.convert(c, target, format, Converter.Progress.NONE);
     }
   }

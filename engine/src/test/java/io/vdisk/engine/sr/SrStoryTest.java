@@ -3,7 +3,6 @@ package io.vdisk.engine.sr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.vdisk.engine.DiskChain;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,7 +21,7 @@ class SrStoryTest {
 
   static void write(StorageRepository sr, String vdi, long off, int len, int value)
       throws Exception {
-    try (DiskChain d = sr.openVdi(vdi, false)) {
+    try (io.vdisk.engine.VirtualDisk d = sr.openVdi(vdi, false)) {
       byte[] b = new byte[len];
       Arrays.fill(b, (byte) value);
       d.write(off, ByteBuffer.wrap(b));
@@ -30,7 +29,7 @@ class SrStoryTest {
   }
 
   static byte[] read(StorageRepository sr, String vdi) throws Exception {
-    try (DiskChain d = sr.openVdi(vdi, true)) {
+    try (io.vdisk.engine.VirtualDisk d = sr.openVdi(vdi, true)) {
       ByteBuffer b = ByteBuffer.allocate((int) d.size());
       d.read(0, b);
       return b.array();
@@ -152,6 +151,27 @@ class SrStoryTest {
       assertThat(sr.vdi(leaf).name()).isEqualTo(leaf);
       write(sr, leaf, 0, 512, 0x44);
       assertThat(read(sr, leaf)[0]).isEqualTo((byte) 0x44);
+      assertThat(SrMaintenance.scan(sr)).isEmpty();
+    }
+  }
+
+  @Test
+  void oneWriterPerVdiAndNoSnapshotUnderAWriter() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      String disk = sr.createVdi("a", "", SIZE);
+      try (io.vdisk.engine.VirtualDisk w = sr.openVdi(disk, false, "mount")) {
+        assertThatThrownBy(() -> sr.openVdi(disk, false))
+            .isInstanceOf(SrException.class)
+            .hasMessageContaining("VDI " + disk + " is in use by pid");
+        assertThatThrownBy(() -> sr.snapshotVdi(disk))
+            .isInstanceOf(SrException.class)
+            .hasMessageContaining("vdisk mount");
+        assertThat(w.size()).isEqualTo(SIZE);
+      }
+      try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir.resolve("journal"))) {
+        assertThat(s).as("a refused snapshot leaves nothing to finish later").isEmpty();
+      }
+      assertThat(sr.snapshotVdi(disk)).isNotNull();
       assertThat(SrMaintenance.scan(sr)).isEmpty();
     }
   }
