@@ -177,6 +177,19 @@ class SrStoryTest {
   }
 
   @Test
+  void aCatalogRowWhoseFileIsGoneIsForgottenByScan() throws Exception {
+    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+      String keep = sr.createVdi("keep", "", SIZE);
+      String lost = sr.createVdi("lost", "", SIZE);
+      java.nio.file.Files.delete(dir.resolve(lost + ".vhd"));
+      assertThat(sr.vdi(lost).problem()).isEqualTo("file missing");
+      assertThat(SrMaintenance.scan(sr))
+          .containsExactly("forgot VDI " + lost + " (lost): its file is missing");
+      assertThat(sr.vdis()).extracting(StorageRepository.VdiView::uuid).containsExactly(keep);
+    }
+  }
+
+  @Test
   void refusals() throws Exception {
     try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
       String disk = sr.createVdi("a", "", SIZE);
