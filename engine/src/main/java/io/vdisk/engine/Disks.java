@@ -52,6 +52,11 @@ public final class Disks {
     return f == Format.VHD ? DiskChain.open(path, readOnly) : RawDisk.open(path, readOnly);
   }
 
+  /** True when the remaining bytes of {@code b} are all zero (vectorised). */
+  public static boolean isZero(ByteBuffer b) {
+    return RawDisk.isZero(b);
+  }
+
   /** fsyncs a directory so that a rename or a new file in it is durable (Linux). */
   public static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

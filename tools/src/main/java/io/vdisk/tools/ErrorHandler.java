@@ -37,7 +37,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     if (ex instanceof io.vdisk.engine.sr.SrException) {
       return ExitCode.REFUSED;
     }
-    if (ex instanceof CorruptImageException) {
+    if (ex instanceof CorruptImageException || ex instanceof io.vdisk.engine.xva.XvaException) {
       return ExitCode.CORRUPT;
     }
     if (ex instanceof UnsupportedImageException) {

@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
       "Storage repository verbs (xe's, with key=value arguments): sr-scan, sr-gc, vdi-create,",
       "vdi-list, vdi-param-set, vdi-snapshot, vdi-clone, vdi-copy, vdi-destroy, vdi-resize,",
       "vdi-import, vdi-export, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
-      "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy. See 'vdisk help VERB'.",
+      "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy, vm-export,",
+      "vm-import; and xva-list, xva-verify FILE. See 'vdisk help VERB'.",
       "",
       "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
       "4 corrupt image, 5 unsupported image, 6 refused by the SR (unknown or ambiguous object,",
@@ -60,7 +61,7 @@ public final class Main implements Runnable {
 
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
-    for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL}) {
+    for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);
       }

@@ -64,6 +64,14 @@ final class SrJournal {
     return new Entry(file, p);
   }
 
+  /** Adds a key to a record (rewritten atomically), for work whose names appear as it runs. */
+  void note(Entry e, String key, String value) throws IOException {
+    e.values().setProperty(key, value);
+    StringWriter w = new StringWriter();
+    e.values().store(w, null);
+    provider.writeAtomically(e.file(), w.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
   void end(Entry e) throws IOException {
     provider.delete(e.file());
   }

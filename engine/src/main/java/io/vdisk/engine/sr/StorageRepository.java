@@ -546,6 +546,15 @@ public final class StorageRepository implements Closeable {
       case "vdi-link" -> applyLink(e);
       case "vdi-copy" -> applyCopy(e);
       case "vdi-destroy" -> applyDestroy(e);
+      case "xva-import" -> {
+        // An import that did not reach its catalog transaction is undone: it was never
+        // acknowledged, and its data is still in the archive.
+        List<String> files = new ArrayList<>();
+        for (int i = 1; e.get("file." + i) != null; i++) {
+          files.add(e.get("file." + i));
+        }
+        XvaTransfer.rollBack(this, files);
+      }
       default -> Vms.apply(this, e);
     }
   }

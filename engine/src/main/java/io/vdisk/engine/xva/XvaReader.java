@@ -1,0 +1,248 @@
+package io.vdisk.engine.xva;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Reads an XVA stream as xapi's import does (xva-format-notes §2.3): sniffs the compression,
+ * requires {@code ova.xml} first, then for each expected disk (string order of ids) its chunks,
+ * honouring the counter semantics (a gap of k is k omitted zero chunks of the first chunk's size; a
+ * zero-length chunk is a keep-alive), each chunk followed by its {@code .checksum} or {@code
+ * .xxhash}, verified as an exact string. Tar headers may be V7, ustar, GNU or pax (commons-compress
+ * reads them all). Hostile entries (absolute, {@code ..}, links, directories) and anything out of
+ * order are refused with the entry named.
+ */
+public final class XvaReader {
+  /** The newest xapi vdisk claims to be compatible with: XCP-ng 8.x reports 1.20. */
+  public static final int XAPI_MAJOR = 1;
+
+  public static final int XAPI_MINOR = 20;
+
+  /** Where a disk's chunks go; only non-zero data is passed. */
+  @FunctionalInterface
+  public interface DiskSink {
+    void write(long offset, ByteBuffer data) throws IOException;
+  }
+
+  /** Opens the sink of each disk as the stream reaches it. */
+  @FunctionalInterface
+  public interface Target {
+    DiskSink open(OvaArchive.Disk disk) throws IOException;
+  }
+
+  /** What was read. */
+  public record Result(
+      OvaArchive ova,
+      XvaCompression compression,
+      String tarDialect,
+      ChunkChecksum checksum,
+      long chunks,
+      long keepAlives,
+      List<String> warnings) {}
+
+  private XvaReader() {}
+
+  /** Reads only ova.xml (for listing): sniffs, decompresses, parses, validates. */
+  public static Result readMetadata(InputStream raw) throws IOException {
+    return read(raw, null, false, true);
+  }
+
+  public static Result read(InputStream raw, Target target, boolean force) throws IOException {
+    return read(raw, target, force, false);
+  }
+
+  private static Result read(InputStream raw, Target target, boolean force, boolean metadataOnly)
+      throws IOException {
+    BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+    XvaCompression compression = XvaCompression.sniff(in);
+    InputStream plain = new BufferedInputStream(compression.unwrap(in), 1 << 16);
+    plain.mark(TarV7.BLOCK);
+    byte[] firstHeader = plain.readNBytes(TarV7.BLOCK);
+    plain.reset();
+    String dialect = dialect(firstHeader);
+    List<String> warnings = new ArrayList<>();
+    try (TarArchiveInputStream tar = new TarArchiveInputStream(plain)) {
+      TarArchiveEntry first = next(tar, "ova.xml");
+      if (first == null || !first.getName().equals("ova.xml")) {
+        throw new XvaException(
+            "not an XVA: the first tar entry must be 'ova.xml'"
+                + (first == null ? ", the archive is empty" : ", found '" + first.getName() + "'")
+                + (compression == XvaCompression.NONE && first == null
+                    ? " (or a compression vdisk does not know)"
+                    : ""));
+      }
+      if (first.getSize() > OvaXml.MAX_BYTES) {
+        throw new XvaException("ova.xml: " + first.getSize() + " bytes is over the limit");
+      }
+      OvaArchive ova = OvaArchive.of(OvaXml.parse(tar.readNBytes((int) first.getSize())));
+      ova.checkVersion(XAPI_MAJOR, XAPI_MINOR);
+      ova.checkRequiredFields();
+      if (metadataOnly) {
+        return new Result(ova, compression, dialect, null, 0, 0, warnings);
+      }
+      long chunks = 0;
+      long keepAlives = 0;
+      long firstChunkLength = -1;
+      ChunkChecksum kind = null;
+      byte[] data = new byte[XvaWriter.CHUNK * 4];
+      for (OvaArchive.Disk disk : ova.disks()) {
+        DiskSink sink = target.open(disk);
+        String prefix = disk.id() + "/";
+        long offset = 0;
+        String lastSuffix = "-1";
+        while (offset < disk.virtualSize()) {
+          TarArchiveEntry e = next(tar, prefix + "<chunk>");
+          if (e == null) {
+            throw new XvaException(
+                String.format(
+                    "archive ends inside disk %s at byte %d of %d (truncated)",
+                    disk.id(), offset, disk.virtualSize()));
+          }
+          String name = e.getName();
+          if (!name.startsWith(prefix)) {
+            throw new XvaException(
+                "expected a chunk of disk "
+                    + disk.id()
+                    + " (at byte "
+                    + offset
+                    + " of "
+                    + disk.virtualSize()
+                    + "), found '"
+                    + name
+                    + "'");
+          }
+          String suffix = name.substring(prefix.length());
+          if (!suffix.matches("[0-9]{1,18}")) {
+            throw new XvaException(
+                "'"
+                    + name
+                    + "': expected a chunk number"
+                    + (ChunkChecksum.ofName(name) != null
+                        ? " (a checksum without its chunk)"
+                        : ""));
+          }
+          if (suffix.compareTo(lastSuffix) <= 0 && !lastSuffix.equals("-1")) {
+            throw new XvaException(
+                "'" + name + "' comes after '" + prefix + lastSuffix + "': chunks out of order");
+          }
+          long gap = Long.parseLong(suffix) - Long.parseLong(lastSuffix) - 1;
+          if (gap > 0) {
+            if (firstChunkLength <= 0) {
+              throw new XvaException("'" + name + "': chunks omitted before any chunk was read");
+            }
+            offset = Math.addExact(offset, Math.multiplyExact(gap, firstChunkLength));
+          }
+          long len = e.getSize();
+          if (len % TarV7.BLOCK != 0) {
+            throw new XvaException("'" + name + "': length " + len + " is not a multiple of 512");
+          }
+          if (len > data.length) {
+            throw new XvaException("'" + name + "': chunk of " + len + " bytes is too large");
+          }
+          if (offset + len > disk.virtualSize()) {
+            throw new XvaException(
+                String.format(
+                    "'%s': data up to byte %d is past the disk's virtual_size %d",
+                    name, offset + len, disk.virtualSize()));
+          }
+          int n = tar.readNBytes(data, 0, (int) len);
+          if (n != len) {
+            throw new XvaException("'" + name + "': truncated (" + n + " of " + len + " bytes)");
+          }
+          ByteBuffer chunk = ByteBuffer.wrap(data, 0, (int) len);
+          TarArchiveEntry c = next(tar, name + ".checksum");
+          ChunkChecksum k = c == null ? null : ChunkChecksum.ofName(c.getName());
+          if (c == null || k == null || !c.getName().equals(name + k.extension())) {
+            throw new XvaException(
+                "'"
+                    + name
+                    + "': expected its checksum file "
+                    + name
+                    + ".checksum or .xxhash, found "
+                    + (c == null ? "the end of the archive" : "'" + c.getName() + "'"));
+          }
+          kind = kind == null ? k : kind;
+          String stored =
+              new String(
+                  tar.readNBytes((int) Math.min(c.getSize(), 128)), StandardCharsets.US_ASCII);
+          String computed = k.of(chunk);
+          if (!stored.equals(computed)) {
+            String msg =
+                String.format(
+                    "block %s checksum failed: archive has %s, data gives %s",
+                    name, stored, computed);
+            if (!force) {
+              throw new XvaException(msg);
+            }
+            warnings.add(msg);
+          }
+          if (len == 0) {
+            keepAlives++;
+          } else if (!io.vdisk.engine.Disks.isZero(chunk)) {
+            sink.write(offset, chunk);
+          }
+          if (firstChunkLength < 0 && len > 0) {
+            firstChunkLength = len;
+          }
+          offset += len;
+          lastSuffix = suffix;
+          chunks++;
+        }
+      }
+      return new Result(ova, compression, dialect, kind, chunks, keepAlives, warnings);
+    } catch (IOException e) {
+      if (e instanceof XvaException) {
+        throw e;
+      }
+      throw new XvaException("bad or truncated archive: " + e.getMessage(), e);
+    }
+  }
+
+  /** The next entry, refusing hostile ones; null at the end. */
+  private static TarArchiveEntry next(TarArchiveInputStream tar, String expected)
+      throws IOException {
+    TarArchiveEntry e = tar.getNextEntry();
+    if (e == null) {
+      return null;
+    }
+    String name = e.getName();
+    if (name.startsWith("/")
+        || name.equals("..")
+        || name.startsWith("../")
+        || name.contains("/../")
+        || name.endsWith("/..")) {
+      throw new XvaException("refusing entry '" + name + "' (absolute or leaving the archive)");
+    }
+    if (e.isSymbolicLink() || e.isLink()) {
+      throw new XvaException(
+          "refusing entry '" + name + "': a link (to '" + e.getLinkName() + "')");
+    }
+    if (!e.isFile()) {
+      throw new XvaException(
+          "refusing entry '" + name + "': not a regular file (expected " + expected + ")");
+    }
+    return e;
+  }
+
+  /** The tar header dialect of the first entry: magic at offset 257. */
+  static String dialect(byte[] header) {
+    if (header.length < 265) {
+      return "unknown";
+    }
+    String magic = new String(header, 257, 8, StandardCharsets.ISO_8859_1);
+    if (magic.startsWith("ustar  ")) {
+      return "GNU tar";
+    }
+    if (magic.startsWith("ustar")) {
+      return header[156] == 'x' || header[156] == 'g' ? "pax" : "ustar";
+    }
+    return "V7 (as xapi writes)";
+  }
+}

@@ -1,0 +1,248 @@
+package io.vdisk.tools;
+
+import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.XvaTransfer;
+import io.vdisk.engine.xva.ChunkChecksum;
+import io.vdisk.engine.xva.OvaArchive;
+import io.vdisk.engine.xva.XvaCompression;
+import io.vdisk.engine.xva.XvaReader;
+import io.vdisk.engine.xva.XvaWriter;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** XVA verbs: xe's vm-export and vm-import, and vdisk's xva-list and xva-verify. */
+final class XvaVerbs {
+  private XvaVerbs() {}
+
+  static final Class<?>[] ALL = {VmExport.class, VmImport.class, XvaList.class, XvaVerify.class};
+
+  @Command(
+      name = "vm-export",
+      description = {
+        "Export vm= to filename= (- for stdout) as an XVA, as xapi writes it.",
+        "compress=false|true|gzip|zstd|lz4 (lz4 is vdisk's own: XenServer cannot import it);",
+        "checksum=sha1 (default; every XenServer imports it) or xxhash (XenServer 8.1 and later)."
+      })
+  static final class VmExport extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("vm", "uuid", "filename", "compress", "checksum");
+    }
+
+    @Override
+    boolean changes() {
+      return false;
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      String vm = a.containsKey("uuid") ? a.get("uuid") : required(a, "vm");
+      String filename = required(a, "filename");
+      XvaCompression compression;
+      try {
+        compression = XvaCompression.ofOption(a.getOrDefault("compress", "false"));
+      } catch (IllegalArgumentException e) {
+        throw new ErrorHandler.UsageException(e.getMessage());
+      }
+      ChunkChecksum checksum =
+          switch (a.getOrDefault("checksum", "sha1")) {
+            case "sha1" -> ChunkChecksum.SHA1;
+            case "xxhash" -> ChunkChecksum.XXHASH;
+            default -> throw new ErrorHandler.UsageException("checksum= must be sha1 or xxhash");
+          };
+      if (filename.equals("-")) {
+        XvaTransfer.export(sr, vm, System.out, compression, checksum);
+        System.out.flush();
+        return ExitCode.OK;
+      }
+      Path target = Path.of(filename);
+      if (Files.exists(target)) {
+        throw new FileAlreadyExistsException(filename, null, "already exists; remove it first");
+      }
+      Path dir = target.toAbsolutePath().getParent();
+      Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+      try {
+        XvaWriter.Result r;
+        try (OutputStream out = Files.newOutputStream(tmp);
+            java.nio.channels.FileChannel ch =
+                java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+          r = XvaTransfer.export(sr, vm, out, compression, checksum);
+          out.flush();
+          ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        err()
+            .printf(
+                "exported to %s: %d chunks written, %d zero chunks omitted%n",
+                filename, r.chunksWritten(), r.chunksSkipped());
+        return ExitCode.OK;
+      } finally {
+        Files.deleteIfExists(tmp);
+      }
+    }
+  }
+
+  @Command(
+      name = "vm-import",
+      description = {
+        "Import the XVA filename= (- for stdin; plain, gzip, zstd or lz4) into the SR.",
+        "Every checksum is verified (force=true only warns). Prints the new VM's UUID;",
+        "a failed import leaves nothing behind."
+      })
+  static final class VmImport extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("filename", "sr-uuid", "force", "preserve");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      String filename = required(a, "filename");
+      boolean force = bool(a, "force", false);
+      XvaTransfer.Imported r;
+      if (filename.equals("-")) {
+        r = XvaTransfer.importVm(sr, System.in, force);
+      } else {
+        try (InputStream in = Files.newInputStream(Path.of(filename))) {
+          r = XvaTransfer.importVm(sr, in, force);
+        }
+      }
+      for (String w : r.read().warnings()) {
+        err().println("vdisk: warning: " + w);
+      }
+      return created(r.vm());
+    }
+  }
+
+  static Map<String, Object> describe(Path file, XvaReader.Result r) throws Exception {
+    OvaArchive ova = r.ova();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("file", file.toString());
+    m.put("compression", r.compression().name().toLowerCase(java.util.Locale.ROOT));
+    m.put("tar", r.tarDialect());
+    Map<String, Object> version = ova.version();
+    m.put(
+        "exported-by",
+        version.get("product_brand")
+            + " "
+            + version.get("product_version")
+            + " (xapi "
+            + version.get("xapi_major")
+            + "."
+            + version.get("xapi_minor")
+            + ", export_vsn "
+            + version.getOrDefault("export_vsn", "0")
+            + ")");
+    List<Map<String, Object>> vms = new ArrayList<>();
+    for (OvaArchive.Obj vm : ova.ofClass("VM")) {
+      Map<String, Object> v = new LinkedHashMap<>();
+      v.put("name-label", vm.snapshot().get("name_label"));
+      v.put("uuid", vm.snapshot().get("uuid"));
+      v.put("is-a-template", vm.snapshot().get("is_a_template"));
+      v.put("VCPUs-max", vm.snapshot().get("VCPUs_max"));
+      v.put("memory-static-max", vm.snapshot().get("memory_static_max"));
+      vms.add(v);
+    }
+    m.put("vms", vms);
+    List<Map<String, Object>> disks = new ArrayList<>();
+    for (OvaArchive.Disk d : ova.disks()) {
+      Map<String, Object> v = new LinkedHashMap<>();
+      v.put("id", d.id());
+      v.put("name-label", d.vdi().snapshot().get("name_label"));
+      v.put("virtual-size", d.virtualSize());
+      disks.add(v);
+    }
+    m.put("disks", disks);
+    return m;
+  }
+
+  @Command(
+      name = "xva-list",
+      description =
+          "Show an XVA's VM, disks and sizes, dialect and compression (reads ova.xml only).")
+  static final class XvaList extends VdiskCommand {
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+      try (InputStream in = Files.newInputStream(file)) {
+        Map<String, Object> m = describe(file, XvaReader.readMetadata(in));
+        if (json) {
+          printJson(m);
+        } else {
+          print(m);
+        }
+      }
+      return ExitCode.OK;
+    }
+
+    void print(Map<String, Object> m) {
+      print(m, out());
+    }
+
+    void print(Map<String, Object> m, java.io.PrintWriter out) {
+      out.printf(
+          "file: %s%ncompression: %s%ntar: %s%nexported by: %s%n",
+          m.get("file"), m.get("compression"), m.get("tar"), m.get("exported-by"));
+      for (Object o : (List<?>) m.get("vms")) {
+        Map<?, ?> v = (Map<?, ?>) o;
+        out.printf(
+            "VM %s (%s)%s: %s vCPUs, %s bytes of memory%n",
+            v.get("name-label"),
+            v.get("uuid"),
+            Boolean.TRUE.equals(v.get("is-a-template")) ? ", template" : "",
+            v.get("VCPUs-max"),
+            v.get("memory-static-max"));
+      }
+      for (Object o : (List<?>) m.get("disks")) {
+        Map<?, ?> d = (Map<?, ?>) o;
+        out.printf(
+            "  disk %s %s: %s%n",
+            d.get("id"), d.get("name-label"), Sizes.human((Long) d.get("virtual-size")));
+      }
+    }
+  }
+
+  @Command(
+      name = "xva-verify",
+      description =
+          "Check an XVA's structure, ova.xml's fields and every chunk's checksum. Exit 0 when valid.")
+  static final class XvaVerify extends VdiskCommand {
+    @Parameters(index = "0", paramLabel = "FILE")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+      try (InputStream in = Files.newInputStream(file)) {
+        XvaReader.Result r = XvaReader.read(in, disk -> (offset, data) -> {}, false);
+        Map<String, Object> m = describe(file, r);
+        new XvaList().print(m, out());
+        out()
+            .printf(
+                "%d chunks verified (%s)%s; %s is a valid XVA%n",
+                r.chunks(),
+                r.checksum() == null ? "none" : r.checksum().extension().substring(1),
+                r.keepAlives() > 0 ? ", " + r.keepAlives() + " keep-alive chunks" : "",
+                file);
+      }
+      return ExitCode.OK;
+    }
+  }
+}
