@@ -20,6 +20,8 @@ fi
 vdisk="$here/vdisk"
 "$vdisk" --version >/dev/null # builds if needed and records the class-data archive
 rm -rf "$work" && mkdir -p "$work"
+# The work directory holds about 10 times SIZE; on tmpfs that is RAM, so never leave it behind.
+trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 echo "building a ${size} MiB depth-3 chain, about half allocated..." >&2
@@ -46,22 +48,44 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # The tools take turns, round after round, so that they see the same machine (this VM's memory
 # and disk vary a lot over a minute); the first round warms up and is dropped.
 rounds=${ROUNDS:-6}
+
+# XVA: a VM whose 2 GiB disk holds the chain's contents (half allocated), in an SR.
+vx() { "$here/vdisk" "$1" --sr "$work/xsr" "${@:2}"; }
+rm -rf xsr && disk=$(vx vdi-create name-label=root virtual-size=${size}M)
+vx vdi-import uuid=$disk filename=chain/chain.raw format=raw
+xvm=$(vx vm-create name-label=xva-bench)
+vx vbd-create vm-uuid=$xvm vdi-uuid=$disk device=0 bootable=true >/dev/null
+vx vm-export vm=xva-bench filename=ref.xva
+alloc_bytes=$((alloc_kib * 1024))
+head -c "$alloc_bytes" /dev/urandom >data.bin
 half=$((size / 2))
 coalesce_setup="rm -rf co && mkdir co && $vdisk create --size ${size}M co/base.vhd >/dev/null && $vdisk snapshot co/base.vhd co/child.vhd >/dev/null && $vdisk io co/child.vhd -c 'write -P 0x5a 0 ${half}M' >/dev/null"
 : >t_vdisk; : >t_qemu; : >t_cp; : >t_coalesce; : >t_cp_half
+: >t_xexp; : >t_xexpxx; : >t_ximgimp; : >t_ximp; : >t_ximgexp; : >t_sha1; : >t_cpdata
 for round in $(seq 1 "$rounds"); do
   a=$(run_once "rm -f flat.vhd" $vdisk convert -O vhd "$leaf" flat.vhd)
   b=$(run_once "rm -f qflat.vhd" qemu-img convert -f vpc -O vpc -o force_size=on single.vhd qflat.vhd)
   c=$(run_once "rm -f copy.raw" cp --sparse=always chain/chain.raw copy.raw)
   d=$(run_once "$coalesce_setup" $vdisk coalesce co/child.vhd)
   e=$(run_once "$coalesce_setup" cp --sparse=always co/child.vhd co/copy.vhd)
+  f=$(run_once "rm -f out.xva" vx vm-export vm=xva-bench filename=out.xva)
+  g=$(run_once "rm -f outx.xva" vx vm-export vm=xva-bench filename=outx.xva checksum=xxhash)
+  h=$(run_once "rm -rf xi && mkdir xi" xva-img disk-import xi chain/chain.raw)
+  i=$(run_once "rm -rf isr" "$here/vdisk" vm-import --sr "$work/isr" filename=ref.xva)
+  j=$(run_once "rm -f xo.raw" xva-img disk-export xi xo.raw)
+  k=$(run_once "" sha1sum data.bin)
+  m=$(run_once "rm -f data.copy" cp data.bin data.copy)
   if [[ $round -gt 1 ]]; then
     echo "$a" >>t_vdisk; echo "$b" >>t_qemu; echo "$c" >>t_cp; echo "$d" >>t_coalesce; echo "$e" >>t_cp_half
+    echo "$f" >>t_xexp; echo "$g" >>t_xexpxx; echo "$h" >>t_ximgimp; echo "$i" >>t_ximp; echo "$j" >>t_ximgexp
+    echo "$k" >>t_sha1; echo "$m" >>t_cpdata
   fi
-  echo "round $round: flatten vdisk $a qemu-img $b cp $c; coalesce $d cp $e" >&2
+  echo "round $round: flatten vdisk $a qemu-img $b cp $c; coalesce $d cp $e; xva export $f/$g xva-img $h; import $i xva-img $j; sha1sum $k cp $m" >&2
 done
 t_vdisk=$(median <t_vdisk); t_qemu=$(median <t_qemu); t_cp=$(median <t_cp)
 t_coalesce=$(median <t_coalesce); t_cp_half=$(median <t_cp_half)
+t_xexp=$(median <t_xexp); t_xexpxx=$(median <t_xexpxx); t_ximgimp=$(median <t_ximgimp)
+t_ximp=$(median <t_ximp); t_ximgexp=$(median <t_ximgexp); t_sha1=$(median <t_sha1); t_cpdata=$(median <t_cpdata)
 $vdisk convert -O vhd "$leaf" check.vhd >/dev/null && $vdisk compare check.vhd chain/chain.raw >/dev/null
 
 mibs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a / b }'; }
@@ -76,5 +100,12 @@ echo "| qemu-img convert -f vpc -O vpc (same data, one image) | $t_qemu | $(mibs
 echo "| cp --sparse=always (raw contents, the limit) | $t_cp | $(mibs "$size" "$t_cp") | $(ratio "$t_qemu" "$t_cp") x qemu-img |"
 echo "| vdisk coalesce (child with ${half} MiB of data) | $t_coalesce | $(mibs "$half" "$t_coalesce") | $(ratio "$t_cp_half" "$t_coalesce") x cp |"
 echo "| cp --sparse=always of the child file (same bytes) | $t_cp_half | $(mibs "$half" "$t_cp_half") | 1.00 |"
+echo "| vdisk vm-export (SHA-1, the default) | $t_xexp | $(mibs "$size" "$t_xexp") | $(ratio "$t_ximgimp" "$t_xexp") x xva-img disk-import; $(ratio "$t_cpdata" "$t_xexp") x cp of the data |"
+echo "| vdisk vm-export checksum=xxhash | $t_xexpxx | $(mibs "$size" "$t_xexpxx") | $(ratio "$t_ximgimp" "$t_xexpxx") x xva-img disk-import; $(ratio "$t_cpdata" "$t_xexpxx") x cp of the data |"
+echo "| xva-img disk-import (raw to chunks, like an export) | $t_ximgimp | $(mibs "$size" "$t_ximgimp") | 1.00 |"
+echo "| vdisk vm-import | $t_ximp | $(mibs "$size" "$t_ximp") | $(ratio "$t_ximgexp" "$t_ximp") x xva-img disk-export |"
+echo "| xva-img disk-export (chunks to raw, like an import) | $t_ximgexp | $(mibs "$size" "$t_ximgexp") | 1.00 |"
+echo "| sha1sum of the allocated bytes ($((alloc_kib / 1024)) MiB) | $t_sha1 | | the hashing limit |"
+echo "| cp of the allocated bytes | $t_cpdata | | |"
 echo
 echo "(every command is followed by sync; vdisk figures include JVM start-up, about 0.25 s)"

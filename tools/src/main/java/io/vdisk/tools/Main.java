@@ -70,9 +70,9 @@ public final class Main implements Runnable {
     cl.setParameterExceptionHandler(
         (ex, a) -> {
           ex.getCommandLine().getErr().println("vdisk: " + ex.getMessage());
-          ex.getCommandLine()
-              .getErr()
-              .println("Try 'vdisk " + ex.getCommandLine().getCommandName() + " --help'.");
+          CommandLine c = ex.getCommandLine();
+          String name = c.getParent() == null ? "" : c.getCommandName() + " ";
+          c.getErr().println("Try 'vdisk " + name + "--help'.");
           return ExitCode.USAGE;
         });
     return cl;

@@ -68,6 +68,9 @@ public final class XvaReader {
     plain.reset();
     String dialect = dialect(firstHeader);
     List<String> warnings = new ArrayList<>();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            Math.max(2, Runtime.getRuntime().availableProcessors()), XvaWriter.daemon());
     try (TarArchiveInputStream tar = new TarArchiveInputStream(plain)) {
       TarArchiveEntry first = next(tar, "ova.xml");
       if (first == null || !first.getName().equals("ova.xml")) {
@@ -89,6 +92,7 @@ public final class XvaReader {
       }
       long chunks = 0;
       long keepAlives = 0;
+      java.util.Deque<java.util.concurrent.Future<Void>> window = new java.util.ArrayDeque<>();
       long firstChunkLength = -1;
       ChunkChecksum kind = null;
       byte[] data = new byte[XvaWriter.CHUNK * 4];
@@ -156,7 +160,7 @@ public final class XvaReader {
           if (n != len) {
             throw new XvaException("'" + name + "': truncated (" + n + " of " + len + " bytes)");
           }
-          ByteBuffer chunk = ByteBuffer.wrap(data, 0, (int) len);
+          ByteBuffer chunk = ByteBuffer.wrap(java.util.Arrays.copyOf(data, (int) len));
           TarArchiveEntry c = next(tar, name + ".checksum");
           ChunkChecksum k = c == null ? null : ChunkChecksum.ofName(c.getName());
           if (c == null || k == null || !c.getName().equals(name + k.extension())) {
@@ -172,21 +176,34 @@ public final class XvaReader {
           String stored =
               new String(
                   tar.readNBytes((int) Math.min(c.getSize(), 128)), StandardCharsets.US_ASCII);
-          String computed = k.of(chunk);
-          if (!stored.equals(computed)) {
-            String msg =
-                String.format(
-                    "block %s checksum failed: archive has %s, data gives %s",
-                    name, stored, computed);
-            if (!force) {
-              throw new XvaException(msg);
-            }
-            warnings.add(msg);
-          }
           if (len == 0) {
             keepAlives++;
-          } else if (!io.vdisk.engine.Disks.isZero(chunk)) {
-            sink.write(offset, chunk);
+          }
+          long at = offset;
+          // Verify and write on the pool while this thread reads on: hashing is the bottleneck.
+          window.add(
+              pool.submit(
+                  () -> {
+                    String computed = k.of(chunk);
+                    if (!stored.equals(computed)) {
+                      String msg =
+                          String.format(
+                              "block %s checksum failed: archive has %s, data gives %s",
+                              name, stored, computed);
+                      if (!force) {
+                        throw new XvaException(msg);
+                      }
+                      synchronized (warnings) {
+                        warnings.add(msg);
+                      }
+                    }
+                    if (chunk.hasRemaining() && !io.vdisk.engine.Disks.isZero(chunk)) {
+                      sink.write(at, chunk);
+                    }
+                    return null;
+                  }));
+          while (window.size() > WINDOW) {
+            await(window.removeFirst());
           }
           if (firstChunkLength < 0 && len > 0) {
             firstChunkLength = len;
@@ -195,6 +212,9 @@ public final class XvaReader {
           lastSuffix = suffix;
           chunks++;
         }
+        while (!window.isEmpty()) {
+          await(window.removeFirst());
+        }
       }
       return new Result(ova, compression, dialect, kind, chunks, keepAlives, warnings);
     } catch (IOException e) {
@@ -202,6 +222,24 @@ public final class XvaReader {
         throw e;
       }
       throw new XvaException("bad or truncated archive: " + e.getMessage(), e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static final int WINDOW = 8;
+
+  private static void await(java.util.concurrent.Future<Void> f) throws IOException {
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("import interrupted");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IllegalStateException(e.getCause());
     }
   }
 
