@@ -80,6 +80,31 @@ class XeCliTest {
   }
 
   @Test
+  void exportListVerifyAndABadArchive() throws Exception {
+    String disk = created("vdi-create", "name-label=root", "virtual-size=4M");
+    Cli.run("io", dir.resolve(disk + ".vhd").toString(), "-c", "write -P 0x11 1M 4K").ok();
+    String vm = created("vm-create", "name-label=web");
+    created("vbd-create", "vm-uuid=" + vm, "vdi-uuid=" + disk, "device=0", "bootable=true");
+    String xva = dir.resolve("web.xva").toString();
+    xe("vm-export", "vm=web", "filename=" + xva, "compress=zstd").ok();
+    assertThat(Cli.run("xva-list", xva).ok().out())
+        .contains("compression: zstd")
+        .contains("VM web")
+        .contains("4.0 MiB");
+    assertThat(Cli.run("xva-verify", xva).ok().out())
+        .contains("chunks verified")
+        .contains("valid XVA");
+    assertThat(xe("vm-export", "vm=web", "filename=" + xva).exit()).isEqualTo(ExitCode.IO);
+    byte[] bytes = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(xva));
+    java.nio.file.Files.write(
+        java.nio.file.Path.of(xva), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    Cli bad = xe("vm-import", "filename=" + xva);
+    assertThat(bad.exit()).isEqualTo(ExitCode.CORRUPT);
+    assertThat(bad.err().trim().lines()).hasSize(1);
+    assertThat(xe("vm-list", "--minimal").ok().out().trim()).isEqualTo(vm);
+  }
+
+  @Test
   void refusalsHaveTheirExitCodes() {
     String disk = created("vdi-create", "name-label=a", "virtual-size=8M");
     String vm = created("vm-create", "name-label=twin");

@@ -60,18 +60,65 @@ public final class XvaReader {
 
   private static Result read(InputStream raw, Target target, boolean force, boolean metadataOnly)
       throws IOException {
-    BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
-    XvaCompression compression = XvaCompression.sniff(in);
-    InputStream plain = new BufferedInputStream(compression.unwrap(in), 1 << 16);
-    plain.mark(TarV7.BLOCK);
-    byte[] firstHeader = plain.readNBytes(TarV7.BLOCK);
-    plain.reset();
-    String dialect = dialect(firstHeader);
     List<String> warnings = new ArrayList<>();
     java.util.concurrent.ExecutorService pool =
         java.util.concurrent.Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()), XvaWriter.daemon());
-    try (TarArchiveInputStream tar = new TarArchiveInputStream(plain)) {
+    XvaCompression compression = XvaCompression.NONE;
+    try {
+      BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+      compression = XvaCompression.sniff(in);
+      InputStream plain = new BufferedInputStream(compression.unwrap(in), 1 << 16);
+      plain.mark(TarV7.BLOCK);
+      byte[] firstHeader = plain.readNBytes(TarV7.BLOCK);
+      plain.reset();
+      String dialect = dialect(firstHeader);
+      return readTar(
+          new TarArchiveInputStream(plain),
+          compression,
+          dialect,
+          target,
+          force,
+          metadataOnly,
+          warnings,
+          pool);
+    } catch (IOException e) {
+      if (e instanceof XvaException || e instanceof SinkException) {
+        throw e;
+      }
+      throw new XvaException(
+          "bad or truncated archive"
+              + (compression == XvaCompression.NONE
+                  ? ""
+                  : " (" + compression.name().toLowerCase(java.util.Locale.ROOT) + ")")
+              + ": "
+              + e.getMessage(),
+          e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** A failure to write a disk (the SR's fault, not the archive's). */
+  static final class SinkException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    SinkException(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  private static Result readTar(
+      TarArchiveInputStream tarIn,
+      XvaCompression compression,
+      String dialect,
+      Target target,
+      boolean force,
+      boolean metadataOnly,
+      List<String> warnings,
+      java.util.concurrent.ExecutorService pool)
+      throws IOException {
+    try (TarArchiveInputStream tar = tarIn) {
       TarArchiveEntry first = next(tar, "ova.xml");
       if (first == null || !first.getName().equals("ova.xml")) {
         throw new XvaException(
@@ -198,7 +245,11 @@ public final class XvaReader {
                       }
                     }
                     if (chunk.hasRemaining() && !io.vdisk.engine.Disks.isZero(chunk)) {
-                      sink.write(at, chunk);
+                      try {
+                        sink.write(at, chunk);
+                      } catch (IOException failure) {
+                        throw new SinkException(failure);
+                      }
                     }
                     return null;
                   }));
@@ -217,13 +268,6 @@ public final class XvaReader {
         }
       }
       return new Result(ova, compression, dialect, kind, chunks, keepAlives, warnings);
-    } catch (IOException e) {
-      if (e instanceof XvaException) {
-        throw e;
-      }
-      throw new XvaException("bad or truncated archive: " + e.getMessage(), e);
-    } finally {
-      pool.shutdownNow();
     }
   }
 
