@@ -33,6 +33,17 @@ public final class Snapshots {
     }
   }
 
+  /** True when another image in {@code image}'s directory names it as its parent. */
+  public static boolean hasChildren(Path image) throws IOException {
+    UUID uuid;
+    try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(image, true), true)) {
+      uuid = img.footer().uniqueId();
+    }
+    return !Coalescer.childrenOf(
+            StorageProvider.FILES, image.toAbsolutePath().normalize().getParent(), uuid)
+        .isEmpty();
+  }
+
   /**
    * Snapshots {@code image} in place, as XenServer's file SR does: its bytes become a hidden,
    * read-only base next to it, and a new empty differencing leaf over that base takes the name.

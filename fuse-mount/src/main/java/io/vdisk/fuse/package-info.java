@@ -1,6 +1,6 @@
 /**
- * The jnr-fuse adapter that exposes {@code VirtualDisk}s as files (one image or chain, an SR, an
- * XVA archive). Not built yet: it is the work of the FUSE issue; the module exists so that the
- * dependency direction tools → fuse-mount → engine is fixed from the start.
+ * The jnr-fuse adapter: {@link io.vdisk.fuse.DiskFs} shows {@code VirtualDisk}s as files (one image
+ * or chain, an SR's VDIs, an XVA's disks). It only translates types; every callback maps exceptions
+ * to an errno in one place ({@link io.vdisk.fuse.Errno}).
  */
 package io.vdisk.fuse;

@@ -21,6 +21,8 @@ import picocli.CommandLine.Option;
       IoCommand.class,
       MapCommand.class,
       CompareCommand.class,
+      MountCommand.class,
+      UmountCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },

@@ -1,0 +1,102 @@
+package io.vdisk.fuse;
+
+import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Disks;
+import io.vdisk.engine.Snapshots;
+import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.xva.OvaArchive;
+import io.vdisk.engine.xva.XvaDisk;
+import io.vdisk.engine.xva.XvaException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a mount shows for each kind of source: an image or chain leaf → one file {@code disk}; an SR
+ * directory → one file per VDI, {@code <name-label>_<uuid>} (snapshots and templates' disks
+ * read-only, base copies not shown); an uncompressed XVA → one read-only file per disk, {@code
+ * <Ref-N>_<name-label>}, served from the archive in place.
+ */
+public final class Mounts {
+  private Mounts() {}
+
+  public static Map<String, DiskFs.Entry> open(Path source, boolean readOnly) throws IOException {
+    if (Files.isDirectory(source)) {
+      if (!Files.exists(source.resolve("sr.db"))) {
+        throw new java.nio.file.NoSuchFileException(
+            source.toString(), null, "is a directory but not an SR (no sr.db)");
+      }
+      return openSr(source, readOnly);
+    }
+    if (looksLikeXva(source)) {
+      Map<String, DiskFs.Entry> out = new LinkedHashMap<>();
+      for (Map.Entry<OvaArchive.Disk, XvaDisk> e : XvaDisk.openAll(source).entrySet()) {
+        Object label = e.getKey().vdi().snapshot().get("name_label");
+        String name =
+            e.getKey().id().replace(':', '-') + (label == null ? "" : "_" + safe(label.toString()));
+        out.put(name, new DiskFs.Entry(e.getValue(), true));
+      }
+      return out;
+    }
+    VirtualDisk d = Disks.open(source, null, readOnly);
+    boolean ro = readOnly;
+    if (d instanceof DiskChain c
+        && !readOnly
+        && (c.leaf().footer().isHidden() || Snapshots.hasChildren(source))) {
+      d.close();
+      d = Disks.open(source, null, true);
+      ro = true;
+    }
+    return Map.of("disk", new DiskFs.Entry(d, ro));
+  }
+
+  private static Map<String, DiskFs.Entry> openSr(Path dir, boolean readOnly) throws IOException {
+    Map<String, DiskFs.Entry> out = new LinkedHashMap<>();
+    List<VirtualDisk> opened = new ArrayList<>();
+    try (StorageRepository sr = StorageRepository.open(dir, false, "mount")) {
+      for (StorageRepository.VdiView v : sr.vdis()) {
+        if (!v.managed() || v.problem() != null) {
+          continue;
+        }
+        boolean ro = readOnly || v.readOnly();
+        VirtualDisk d = sr.openVdi(v.uuid(), ro, "mount");
+        opened.add(d);
+        out.put(safe(v.name()) + "_" + v.uuid(), new DiskFs.Entry(d, ro));
+      }
+    } catch (IOException | RuntimeException e) {
+      for (VirtualDisk d : opened) {
+        d.close();
+      }
+      throw e;
+    }
+    return out;
+  }
+
+  /** A tar whose first entry is ova.xml; gzip and zstd archives are refused with advice. */
+  static boolean looksLikeXva(Path file) throws IOException {
+    byte[] head;
+    try (InputStream in = Files.newInputStream(file)) {
+      head = in.readNBytes(512);
+    }
+    if (head.length >= 4 && (head[0] & 0xFF) == 0x28 && (head[1] & 0xFF) == 0xB5) {
+      throw new XvaException(file + " is a zstd-compressed XVA: decompress it first (zstd -d)");
+    }
+    if (head.length >= 2 && (head[0] & 0xFF) == 0x1F && (head[1] & 0xFF) == 0x8B) {
+      throw new XvaException(file + " is a gzip-compressed XVA: decompress it first (gunzip)");
+    }
+    return head.length == 512
+        && new String(head, 0, 8, StandardCharsets.US_ASCII).equals("ova.xml\0");
+  }
+
+  private static String safe(String s) {
+    String t = s.replaceAll("[^A-Za-z0-9._-]", "_");
+    return t.isEmpty() ? "_" : t;
+  }
+}

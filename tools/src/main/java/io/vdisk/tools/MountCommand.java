@@ -1,0 +1,137 @@
+package io.vdisk.tools;
+
+import io.vdisk.fuse.DiskFs;
+import io.vdisk.fuse.Mounts;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "mount",
+    description = {
+      "Mount SOURCE on MOUNTPOINT with FUSE: an image or chain leaf shows one file, 'disk';",
+      "an SR directory one file per VDI, '<name-label>_<uuid>'; an uncompressed XVA one",
+      "read-only file per disk, '<Ref-N>_<name-label>', served from the archive in place.",
+      "Returns once the mount is ready, leaving a daemon (unless --foreground); end it with",
+      "'vdisk umount MOUNTPOINT' or 'fusermount -u MOUNTPOINT'."
+    })
+final class MountCommand extends VdiskCommand {
+  @Option(names = "--read-only", description = "Mount read-only.")
+  boolean readOnly;
+
+  @Option(names = "--foreground", description = "Stay in the foreground until unmounted.")
+  boolean foreground;
+
+  @Option(names = "-o", paramLabel = "OPTION", description = "A FUSE mount option; repeatable.")
+  List<String> options = new ArrayList<>();
+
+  @Parameters(index = "0", paramLabel = "SOURCE")
+  Path source;
+
+  @Parameters(index = "1", paramLabel = "MOUNTPOINT")
+  Path mountpoint;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isDirectory(mountpoint)) {
+      throw new java.nio.file.NoSuchFileException(
+          mountpoint.toString(), null, "mount point is not a directory");
+    }
+    return foreground ? runForeground() : startDaemon();
+  }
+
+  private int runForeground() throws Exception {
+    DiskFs fs = new DiskFs(Mounts.open(source, readOnly));
+    List<String> fuseOpts =
+        new ArrayList<>(
+            List.of(
+                "-o",
+                "big_writes",
+                "-o",
+                "auto_unmount",
+                "-o",
+                "fsname=vdisk:" + source.getFileName(),
+                "-o",
+                "subtype=vdisk"));
+    for (String o : options) {
+      fuseOpts.add("-o");
+      fuseOpts.add(o);
+    }
+    if (readOnly) {
+      fuseOpts.addAll(List.of("-o", "ro"));
+    }
+    Thread hook =
+        new Thread(
+            () -> {
+              fs.umount();
+              fs.closeAll();
+            },
+            "vdisk-umount");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      fs.mount(mountpoint, true, false, fuseOpts.toArray(String[]::new));
+    } finally {
+      fs.closeAll();
+    }
+    return ExitCode.OK;
+  }
+
+  /** Starts this command again with --foreground, detached, and waits until it has mounted. */
+  private int startDaemon() throws Exception {
+    Path abs = mountpoint.toAbsolutePath().normalize();
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(Main.class.getName());
+    cmd.add("mount");
+    cmd.add("--foreground");
+    if (readOnly) {
+      cmd.add("--read-only");
+    }
+    for (String o : options) {
+      cmd.add("-o");
+      cmd.add(o);
+    }
+    cmd.add(source.toAbsolutePath().toString());
+    cmd.add(abs.toString());
+    Path log = Files.createTempFile("vdisk-mount-", ".log");
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      if (isMounted(abs)) {
+        out().println("mounted " + source + " on " + abs + " (daemon pid " + p.pid() + ")");
+        return ExitCode.OK;
+      }
+      if (p.waitFor(100, TimeUnit.MILLISECONDS)) {
+        String why = Files.readString(log, StandardCharsets.UTF_8).trim();
+        err().println(why.isEmpty() ? "vdisk: mount failed (exit " + p.exitValue() + ")" : why);
+        return p.exitValue() == 0 ? ExitCode.IO : p.exitValue();
+      }
+    }
+    p.destroy();
+    throw new java.io.IOException(
+        abs + ": the mount did not appear within 30 s (log: " + log + ")");
+  }
+
+  static boolean isMounted(Path abs) throws java.io.IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+      String[] f = line.split(" ");
+      if (f.length > 1 && f[1].replace("\\040", " ").equals(abs.toString())) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
