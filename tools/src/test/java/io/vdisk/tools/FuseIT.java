@@ -182,6 +182,39 @@ class FuseIT {
   }
 
   @Test
+  void fioWithVerificationOnAMountedChain() throws Exception {
+    String base = dir.resolve("fb.vhd").toString();
+    Cli.run("create", "--size", "128M", base).ok();
+    Cli.run("io", base, "-c", "write -P 0x77 0 32M").ok();
+    String leaf = dir.resolve("fl.vhd").toString();
+    Cli.run("snapshot", base, leaf).ok();
+    Path m = mount(leaf);
+    Proc fio =
+        Proc.run(
+            dir,
+            "fio",
+            "--name=verify",
+            "--filename=" + m.resolve("disk"),
+            "--rw=randrw",
+            "--bs=4k",
+            "--size=64M",
+            "--numjobs=2",
+            "--offset_increment=64M",
+            "--direct=0",
+            "--ioengine=psync",
+            "--verify=crc32c",
+            "--verify_fatal=1",
+            "--do_verify=1",
+            "--fsync=64",
+            "--group_reporting",
+            "--io_size=16M");
+    assertThat(fio.exit()).as(fio.out()).isZero();
+    assertThat(fio.out()).doesNotContain("verify: bad");
+    umount(m);
+    Cli.run("check", leaf).ok();
+  }
+
+  @Test
   void killMinus9LeavesAnImageThatOpensWithEveryFsyncedWrite() throws Exception {
     String img = dir.resolve("k.vhd").toString();
     Cli.run("create", "--size", "64M", img).ok();
