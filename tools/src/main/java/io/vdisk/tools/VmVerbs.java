@@ -90,8 +90,12 @@ final class VmVerbs {
     return rows;
   }
 
-  @Command(name = "vm-list", description = "List the VMs (not templates) [params=...|all].")
-  static final class VmList extends XeCommand {
+  /** vm-list and template-list: the same listing of one kind of VM. */
+  abstract static class ListVms extends XeCommand {
+    abstract boolean templates();
+
+    abstract List<String> defaults();
+
     @Override
     Set<String> keys() {
       return Set.of();
@@ -104,26 +108,33 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return printRecords(a, rows(Vms.list(sr, false)), List.of("uuid", "name-label", "disks"));
+      return printRecords(a, rows(Vms.list(sr, templates())), defaults());
+    }
+  }
+
+  @Command(name = "vm-list", description = "List the VMs (not templates) [params=...|all].")
+  static final class VmList extends ListVms {
+    @Override
+    boolean templates() {
+      return false;
+    }
+
+    @Override
+    List<String> defaults() {
+      return List.of("uuid", "name-label", "disks");
     }
   }
 
   @Command(name = "template-list", description = "List the templates [params=...|all].")
-  static final class TemplateList extends XeCommand {
+  static final class TemplateList extends ListVms {
     @Override
-    Set<String> keys() {
-      return Set.of();
+    boolean templates() {
+      return true;
     }
 
     @Override
-    boolean changes() {
-      return false;
-    }
-
-    @Override
-    int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return printRecords(
-          a, rows(Vms.list(sr, true)), List.of("uuid", "name-label", "name-description"));
+    List<String> defaults() {
+      return List.of("uuid", "name-label", "name-description");
     }
   }
 

@@ -220,19 +220,16 @@ public final class StorageRepository implements Closeable {
   public String createVdi(String name, String description, long size) throws IOException {
     requireWritable();
     String uuid = UUID.randomUUID().toString();
-    SrJournal.Entry e =
-        journal.begin(
-            "vdi-create",
-            "new",
-            uuid,
-            "name",
-            name,
-            "description",
-            description,
-            "size",
-            Long.toString(size));
-    applyCreate(e);
-    journal.end(e);
+    journaled(
+        "vdi-create",
+        "new",
+        uuid,
+        "name",
+        name,
+        "description",
+        description,
+        "size",
+        Long.toString(size));
     return uuid;
   }
 
@@ -306,38 +303,23 @@ public final class StorageRepository implements Closeable {
     String label = name != null ? name : v.name() + (snapshot ? " (snapshot)" : " (clone)");
     // The VDI's lock before the journal: a refused request must leave nothing to finish later.
     try (SrLock l = vdiLock(uuid, true, snapshot ? "vdi-snapshot" : "vdi-clone")) {
-      SrJournal.Entry e =
-          anchor.equals(uuid)
-              ? journal.begin(
-                  "vdi-snapshot",
-                  "vdi",
-                  uuid,
-                  "base",
-                  UUID.randomUUID().toString(),
-                  "new",
-                  newUuid,
-                  "snapshot",
-                  Boolean.toString(snapshot),
-                  "name",
-                  label,
-                  "description",
-                  v.description())
-              : journal.begin(
-                  "vdi-link",
-                  "vdi",
-                  uuid,
-                  "parent",
-                  anchor,
-                  "new",
-                  newUuid,
-                  "snapshot",
-                  Boolean.toString(snapshot),
-                  "name",
-                  label,
-                  "description",
-                  v.description());
-      apply(e);
-      journal.end(e);
+      String[] common = {
+        "vdi",
+        uuid,
+        "new",
+        newUuid,
+        "snapshot",
+        Boolean.toString(snapshot),
+        "name",
+        label,
+        "description",
+        v.description()
+      };
+      if (anchor.equals(uuid)) {
+        journaled("vdi-snapshot", concat(common, "base", UUID.randomUUID().toString()));
+      } else {
+        journaled("vdi-link", concat(common, "parent", anchor));
+      }
     }
     return newUuid;
   }
@@ -372,20 +354,9 @@ public final class StorageRepository implements Closeable {
         b.setHidden(true);
       }
     }
-    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
     catalog.transaction(
-        () -> {
-          catalog.putVdi(new Catalog.Vdi(base, "base copy", "", true, false, null, false));
-          catalog.putVdi(
-              new Catalog.Vdi(
-                  neu,
-                  e.get("name"),
-                  e.get("description"),
-                  snapshot,
-                  snapshot,
-                  snapshot ? vdi : null,
-                  true));
-        });
+        () -> catalog.putVdi(new Catalog.Vdi(base, "base copy", "", true, false, null, false)));
+    putNewLeaf(e);
   }
 
   /** A new leaf on an existing ancestor (the no-new-depth case). */
@@ -394,18 +365,7 @@ public final class StorageRepository implements Closeable {
     if (!Files.exists(file(neu))) {
       Snapshots.createChild(provider, file(e.get("parent")), file(neu));
     }
-    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
-    catalog.transaction(
-        () ->
-            catalog.putVdi(
-                new Catalog.Vdi(
-                    neu,
-                    e.get("name"),
-                    e.get("description"),
-                    snapshot,
-                    snapshot,
-                    snapshot ? e.get("vdi") : null,
-                    true)));
+    putNewLeaf(e);
   }
 
   /** vdi-copy: the chain flattened into a new standalone VDI, visible only when complete. */
@@ -417,19 +377,16 @@ public final class StorageRepository implements Closeable {
     requireWritable();
     Catalog.Vdi v = record(uuid);
     try (SrLock l = vdiLock(uuid, false, "vdi-copy")) {
-      SrJournal.Entry e =
-          journal.begin(
-              "vdi-copy",
-              "vdi",
-              uuid,
-              "new",
-              newUuid,
-              "name",
-              name != null ? name : v.name(),
-              "description",
-              v.description());
-      apply(e);
-      journal.end(e);
+      journaled(
+          "vdi-copy",
+          "vdi",
+          uuid,
+          "new",
+          newUuid,
+          "name",
+          name != null ? name : v.name(),
+          "description",
+          v.description());
     }
     return newUuid;
   }
@@ -471,9 +428,7 @@ public final class StorageRepository implements Closeable {
           "VDI " + uuid + " (" + v.name() + ") has children; it is removed by sr-gc when unused");
     }
     try (SrLock l = vdiLock(uuid, true, "vdi-destroy")) {
-      SrJournal.Entry e = journal.begin("vdi-destroy", "vdi", uuid);
-      apply(e);
-      journal.end(e);
+      journaled("vdi-destroy", "vdi", uuid);
     }
   }
 
@@ -535,6 +490,35 @@ public final class StorageRepository implements Closeable {
     try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
       return Converter.convert(c, target, format, Converter.Progress.NONE);
     }
+  }
+
+  /** Writes the journal record, does the work from it, removes the record. */
+  private void journaled(String op, String... keyValues) throws IOException {
+    SrJournal.Entry e = journal.begin(op, keyValues);
+    apply(e);
+    journal.end(e);
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /** The catalog row of a new leaf made by a snapshot or clone. */
+  private void putNewLeaf(SrJournal.Entry e) throws IOException {
+    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
+    catalog.transaction(
+        () ->
+            catalog.putVdi(
+                new Catalog.Vdi(
+                    e.get("new"),
+                    e.get("name"),
+                    e.get("description"),
+                    snapshot,
+                    snapshot,
+                    snapshot ? e.get("vdi") : null,
+                    true)));
   }
 
   // ---- recovery -----------------------------------------------------------------------------
