@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Times file access through `vdisk mount` (a dynamic VHD and a depth-3 chain of the same data)
+# beside vhdimount (reads only), qemu-storage-daemon's FUSE export when it is installed, and the
+# raw file itself (the limit), with fio, in one run. Prints a table.
+#   bench/fuse.sh [WORKDIR] [SIZE_MIB]      (defaults: /var/tmp/vdisk-fuse, 2048)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${1:-/var/tmp/vdisk-fuse}"
+size="${2:-2048}"
+"$here/scripts/setup.sh"
+vdisk="$here/vdisk"
+"$vdisk" --version >/dev/null
+rm -rf "$work" && mkdir -p "$work"
+cleanup() {
+  for m in "$work"/mnt-*; do fusermount -u -z "$m" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+mkdir -p mnt-dyn mnt-chain mnt-vhdi mnt-qsd
+"$vdisk" create --size "${size}M" dyn.vhd >/dev/null
+"$vdisk" io dyn.vhd -c "write -P 0x5a 0 ${size}M" >/dev/null
+"$vdisk" convert -O raw dyn.vhd raw.img >/dev/null
+third=$((size / 3))
+"$vdisk" create --size "${size}M" c0.vhd >/dev/null
+"$vdisk" io c0.vhd -c "write -P 0x5a 0 ${third}M" >/dev/null
+"$vdisk" snapshot c0.vhd c1.vhd >/dev/null
+"$vdisk" io c1.vhd -c "write -P 0x5a ${third}M ${third}M" >/dev/null
+"$vdisk" snapshot c1.vhd c2.vhd >/dev/null
+"$vdisk" io c2.vhd -c "write -P 0x5a $((2 * third))M $((size - 2 * third))M" >/dev/null
+
+"$vdisk" mount dyn.vhd mnt-dyn >/dev/null
+"$vdisk" mount c2.vhd mnt-chain >/dev/null
+vhdimount dyn.vhd mnt-vhdi >/dev/null
+qsd=""
+if command -v qemu-storage-daemon >/dev/null; then
+  touch mnt-qsd/disk
+  qemu-storage-daemon --blockdev driver=file,node-name=f,filename=dyn.vhd \
+    --blockdev driver=vpc,node-name=d,file=f \
+    --export type=fuse,id=e,node-name=d,mountpoint=mnt-qsd/disk,writable=on --daemonize
+  qsd=mnt-qsd/disk
+fi
+
+fio_bw() { # file rw bs extra... -> MiB/s or IOPS
+  local f=$1 rw=$2 bs=$3; shift 3
+  fio --name=t --filename="$f" --size="${size}M" --rw="$rw" --bs="$bs" --ioengine=psync \
+    --direct=0 --group_reporting --output-format=terse "$@" 2>/dev/null |
+    awk -F';' -v rw="$rw" '{ if (rw ~ /write/) { print int($48/1024) " MiB/s, " $49 " IOPS" } else { print int($7/1024) " MiB/s, " $8 " IOPS" } }'
+}
+
+row() { # label file
+  local label=$1 f=$2
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+  local sr sw rr rr2
+  sr=$(fio_bw "$f" read 1M)
+  sw=$( [[ $label == vhdimount* ]] && echo "n/a (read-only)" || fio_bw "$f" write 1M)
+  rr=$(fio_bw "$f" randread 4k --runtime=10 --time_based)
+  rr2=$(fio_bw "$f" randread 4k --runtime=10 --time_based --numjobs=2)
+  echo "| $label | $sr | $sw | $rr | $rr2 |"
+}
+
+echo
+echo "bench/fuse.sh: ${size} MiB, fully written, $(nproc) cores, $(date -u +%F); fio psync, page cache allowed"
+echo
+echo "| path | sequential 1 MiB read | sequential 1 MiB write | random 4 KiB read (1 job) | random 4 KiB read (2 jobs) |"
+echo "|---|---|---|---|---|"
+row "raw file (the limit)" raw.img
+row "vdisk mount, dynamic VHD" mnt-dyn/disk
+row "vdisk mount, depth-3 chain" mnt-chain/disk
+row "vhdimount, dynamic VHD" mnt-vhdi/vhdi1
+[[ -n "$qsd" ]] && row "qemu-storage-daemon FUSE export" "$qsd"
+"$vdisk" umount mnt-dyn
+"$vdisk" umount mnt-chain
+fusermount -u mnt-vhdi
