@@ -199,6 +199,14 @@ public final class DiskFs extends FuseStubFS {
     }
   }
 
+  /**
+   * Mounts and serves requests on {@code threads} Java threads until unmounted (or SIGTERM or
+   * SIGINT), then returns; see {@link SessionLoop}.
+   */
+  public void serve(java.nio.file.Path mountpoint, java.util.List<String> options, int threads) {
+    SessionLoop.run(fuseOperations, mountpoint, options, threads);
+  }
+
   /** Flushes and closes every disk (on unmount, SIGTERM or SIGINT). */
   public void closeAll() {
     for (Entry e : files.values()) {

@@ -66,16 +66,14 @@ final class MountCommand extends VdiskCommand {
     if (readOnly) {
       fuseOpts.addAll(List.of("-o", "ro"));
     }
-    Thread hook =
-        new Thread(
-            () -> {
-              fs.umount();
-              fs.closeAll();
-            },
-            "vdisk-umount");
-    Runtime.getRuntime().addShutdownHook(hook);
+    // libfuse's own SIGTERM/SIGINT handlers end the session; the loop returns after unmounting
+    // and the images are flushed and closed here.
     try {
-      fs.mount(mountpoint, true, false, fuseOpts.toArray(String[]::new));
+      if ("jnr".equals(System.getenv("VDISK_FUSE_LOOP"))) {
+        fs.mount(mountpoint, true, false, fuseOpts.toArray(String[]::new)); // for comparison
+      } else {
+        fs.serve(mountpoint, fuseOpts, Math.max(2, Runtime.getRuntime().availableProcessors()));
+      }
     } finally {
       fs.closeAll();
     }
