@@ -8,16 +8,21 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-/var/tmp/vdisk-fuse}"
 size="${2:-2048}"
 "$here/scripts/setup.sh"
+if ! command -v qemu-storage-daemon >/dev/null && [[ $(id -u) -eq 0 ]]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-common >/dev/null || true
+fi
 vdisk="$here/vdisk"
 "$vdisk" --version >/dev/null
 rm -rf "$work" && mkdir -p "$work"
 cleanup() {
+  fusermount -u -z "$work/mnt-qsd/disk" 2>/dev/null || true
+  pkill -f "qemu-storage-daemon.*$work" 2>/dev/null || true
   for m in "$work"/mnt-*; do fusermount -u -z "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 cd "$work"
-mkdir -p mnt-dyn mnt-chain mnt-vhdi mnt-qsd
+mkdir -p mnt-raw mnt-dyn mnt-chain mnt-vhdi mnt-qsd
 "$vdisk" create --size "${size}M" dyn.vhd >/dev/null
 "$vdisk" io dyn.vhd -c "write -P 0x5a 0 ${size}M" >/dev/null
 "$vdisk" convert -O raw dyn.vhd raw.img >/dev/null
@@ -29,13 +34,15 @@ third=$((size / 3))
 "$vdisk" snapshot c1.vhd c2.vhd >/dev/null
 "$vdisk" io c2.vhd -c "write -P 0x5a $((2 * third))M $((size - 2 * third))M" >/dev/null
 
+"$vdisk" mount raw.img mnt-raw >/dev/null
 "$vdisk" mount dyn.vhd mnt-dyn >/dev/null
 "$vdisk" mount c2.vhd mnt-chain >/dev/null
 vhdimount dyn.vhd mnt-vhdi >/dev/null
 qsd=""
 if command -v qemu-storage-daemon >/dev/null; then
   touch mnt-qsd/disk
-  qemu-storage-daemon --blockdev driver=file,node-name=f,filename=dyn.vhd \
+  cp --sparse=always dyn.vhd qsd.vhd
+  qemu-storage-daemon --blockdev driver=file,node-name=f,filename="$work/qsd.vhd" \
     --blockdev driver=vpc,node-name=d,file=f \
     --export type=fuse,id=e,node-name=d,mountpoint=mnt-qsd/disk,writable=on --daemonize
   qsd=mnt-qsd/disk
@@ -56,19 +63,22 @@ row() { # label file
   sw=$( [[ $label == vhdimount* ]] && echo "n/a (read-only)" || fio_bw "$f" write 1M)
   rr=$(fio_bw "$f" randread 4k --runtime=10 --time_based)
   rr2=$(fio_bw "$f" randread 4k --runtime=10 --time_based --numjobs=2)
-  echo "| $label | $sr | $sw | $rr | $rr2 |"
+  rw=$( [[ $label == vhdimount* ]] && echo "n/a" || fio_bw "$f" randwrite 4k --runtime=10 --time_based)
+  echo "| $label | $sr | $sw | $rr | $rr2 | $rw |"
 }
 
 echo
 echo "bench/fuse.sh: ${size} MiB, fully written, $(nproc) cores, $(date -u +%F); fio psync, page cache allowed"
 echo
-echo "| path | sequential 1 MiB read | sequential 1 MiB write | random 4 KiB read (1 job) | random 4 KiB read (2 jobs) |"
-echo "|---|---|---|---|---|"
+echo "| path | sequential 1 MiB read | sequential 1 MiB write | random 4 KiB read (1 job) | random 4 KiB read (2 jobs) | random 4 KiB write |"
+echo "|---|---|---|---|---|---|"
 row "raw file (the limit)" raw.img
+row "vdisk mount of the raw file (a jnr-fuse passthrough: no VHD layer)" mnt-raw/disk
 row "vdisk mount, dynamic VHD" mnt-dyn/disk
 row "vdisk mount, depth-3 chain" mnt-chain/disk
 row "vhdimount, dynamic VHD" mnt-vhdi/vhdi1
 [[ -n "$qsd" ]] && row "qemu-storage-daemon FUSE export" "$qsd"
+"$vdisk" umount mnt-raw
 "$vdisk" umount mnt-dyn
 "$vdisk" umount mnt-chain
 fusermount -u mnt-vhdi
