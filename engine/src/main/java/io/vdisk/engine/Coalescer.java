@@ -28,7 +28,7 @@ import java.util.UUID;
  *       copying again gives the same parent; every image that reads through the child reads the
  *       same before, during and after.
  *   <li>Journal {@code relink}; point each of the child's children at the parent ({@link
- *       VhdImage#relink}); unhide the parent if the child was a visible leaf.
+ *       VhdParent#relink}); unhide the parent if the child was a visible leaf.
  *   <li>Delete the child, then the journal.
  * </ol>
  */
@@ -206,7 +206,7 @@ public final class Coalescer {
           UUID current = gi.header().parentUuid();
           if (current.equals(j.childUuid()) || current.equals(j.parentUuid())) {
             VhdCreator.ParentLink link = VhdCreator.linkTo(g, j.parent(), pi.footer());
-            gi.relink(link.uuid(), link.timestamp(), link.name(), link.relativePath());
+            VhdParent.relink(gi, link.uuid(), link.timestamp(), link.name(), link.relativePath());
           }
         }
       }

@@ -184,7 +184,7 @@ public final class ImageChecker {
                     "%s: parent locator %d (%s) at 0x%X, space %d: outside the file of %d bytes",
                     n, i, ParentLocator.codeName(l.platformCode()), l.dataOffset(), space, size)));
       } else if (l.isDecodable()) {
-        String p = ParentLocator.decodePath(l.platformCode(), img.readLocatorData(l));
+        String p = ParentLocator.decodePath(l.platformCode(), VhdParent.locatorData(img, l));
         String base = p.substring(p.lastIndexOf('/') + 1);
         if (!base.equals(h.parentName())) {
           out.add(

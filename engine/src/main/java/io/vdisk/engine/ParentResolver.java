@@ -30,7 +30,7 @@ final class ParentResolver {
         if (l.platformCode() != code) {
           continue;
         }
-        String p = ParentLocator.decodePath(code, child.readLocatorData(l));
+        String p = ParentLocator.decodePath(code, VhdParent.locatorData(child, l));
         if (!p.isEmpty()) {
           out.add(resolve(dir, p));
         }

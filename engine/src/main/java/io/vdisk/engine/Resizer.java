@@ -125,7 +125,7 @@ public final class Resizer {
     List<DynamicLayout.Locator> paths = new ArrayList<>();
     for (ParentLocator l : old.locators()) {
       if (l.isUsed()) {
-        paths.add(new DynamicLayout.Locator(l.platformCode(), src.readLocatorData(l)));
+        paths.add(new DynamicLayout.Locator(l.platformCode(), VhdParent.locatorData(src, l)));
       }
     }
     DynamicLayout layout = DynamicLayout.of(entries, paths);

@@ -38,10 +38,6 @@ public final class VhdCreator {
       return new Spec(
           DiskType.FIXED, size, VhdLayout.DEFAULT_BLOCK_SIZE, UUID.randomUUID(), Instant.now());
     }
-
-    public Spec withBlockSize(int bs) {
-      return new Spec(type, size, bs, uuid, now);
-    }
   }
 
   /** The parent a differencing image records: UUID, timestamp, name and relative path. */

@@ -2,11 +2,9 @@ package io.vdisk.engine;
 
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
-import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.DynamicHeader;
 import io.vdisk.vhd.Footer;
-import io.vdisk.vhd.ParentLocator;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
@@ -68,7 +66,6 @@ public final class VhdImage implements Closeable {
   private final BlockAllocationTable bat;
   private final int blockSize;
   private final int bitmapBytes;
-  private final long metadataEnd;
   private final BatmapHeader batmapHeader;
   private final byte[] batmap;
   private final long batmapHeaderOffset;
@@ -94,22 +91,21 @@ public final class VhdImage implements Closeable {
   private boolean trailerDirty;
   private boolean closed;
 
-  private VhdImage(OpenState s, Storage storage, boolean readOnly) {
+  private VhdImage(VhdOpener.OpenState s, Storage storage, boolean readOnly) {
     this.storage = storage;
     this.readOnly = readOnly;
-    this.footer = s.footer;
-    this.header = s.header;
-    this.bat = s.bat;
-    this.blockSize = s.blockSize;
-    this.bitmapBytes = s.header == null ? 0 : VhdLayout.bitmapBytes(s.blockSize);
-    this.metadataEnd = s.metadataEnd;
-    this.batmapHeader = s.batmapHeader;
-    this.batmap = s.batmap;
-    this.batmapHeaderOffset = s.batmapHeaderOffset;
-    this.batmapValid = s.batmapValid;
-    this.dataEnd = s.dataEnd;
-    this.trailerValid = s.trailerValid;
-    this.copyAtZeroValid = s.copyAtZeroValid;
+    this.footer = s.footer();
+    this.header = s.header();
+    this.bat = s.bat();
+    this.blockSize = s.blockSize();
+    this.bitmapBytes = s.header() == null ? 0 : VhdLayout.bitmapBytes(s.blockSize());
+    this.batmapHeader = s.batmapHeader();
+    this.batmap = s.batmap();
+    this.batmapHeaderOffset = s.batmapHeaderOffset();
+    this.batmapValid = s.batmapValid();
+    this.dataEnd = s.dataEnd();
+    this.trailerValid = s.trailerValid();
+    this.copyAtZeroValid = s.copyAtZeroValid();
     if (batmapValid && batmap != null) {
       for (int i = 0; i < bat.size(); i++) {
         if (bat.isAllocated(i) && (batmap[i >>> 3] & (0x80 >>> (i & 7))) != 0) {
@@ -208,10 +204,6 @@ public final class VhdImage implements Closeable {
     return dataEnd;
   }
 
-  public long metadataEnd() {
-    return metadataEnd;
-  }
-
   public long fileSize() throws IOException {
     return storage.size();
   }
@@ -288,13 +280,17 @@ public final class VhdImage implements Closeable {
     return b;
   }
 
-  /** Absolute file offset of the block's bitmap. */
-  public synchronized long bitmapOffset(int block) {
+  /**
+   * Absolute file offset of the block's bitmap. Not synchronized: readers on the hot path (a
+   * chain's reads, FUSE) would queue on the image's lock. A BAT entry is an int, read atomically;
+   * {@link DiskChain}'s lock orders its reads after the writes that allocate.
+   */
+  public long bitmapOffset(int block) {
     return bat.sectorOf(block) * VhdLayout.SECTOR;
   }
 
-  /** Absolute file offset of the block's first data byte. */
-  public synchronized long dataOffset(int block) {
+  /** Absolute file offset of the block's first data byte (not synchronized; see above). */
+  public long dataOffset(int block) {
     if (bat == null) {
       return (long) block * blockSize;
     }
@@ -549,41 +545,15 @@ public final class VhdImage implements Closeable {
   }
 
   /**
-   * Points this differencing image at a new parent, as {@code vhd-util modify -p} does: the locator
-   * slots are rewritten in place with the new relative path (refused if it does not fit a slot),
-   * fsynced, then the whole header is written in one write and fsynced. Between the two, the old
-   * header still finds the old parent through its parent name (locators whose UUID does not match
-   * are skipped), so a crash leaves a chain that opens either way.
+   * Writes a new dynamic header in one write and fsyncs it, after committing pending writes (for
+   * {@link VhdParent#relink}).
    */
-  public synchronized void relink(
-      java.util.UUID parentUuid, int parentTimestamp, String parentName, String relativePath)
-      throws IOException {
-    if (readOnly || !isDifferencing()) {
-      throw new IOException(name() + ": only a writable differencing image can be relinked");
+  synchronized void replaceHeader(DynamicHeader next) throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
     }
     flush();
-    java.util.List<ParentLocator> updated = new java.util.ArrayList<>();
-    for (ParentLocator l : header.locators()) {
-      if (!l.isUsed() || !l.isDecodable()) {
-        updated.add(l);
-        continue;
-      }
-      byte[] data = ParentLocator.encodePath(l.platformCode(), relativePath);
-      long space = l.dataSpaceBytes();
-      if (data.length > space) {
-        throw new UnsupportedImageException(
-            String.format(
-                "%s: parent locator %s: new path of %d bytes does not fit its %d-byte slot",
-                name(), ParentLocator.codeName(l.platformCode()), data.length, space));
-      }
-      ByteBuffer slot = ByteBuffer.allocate((int) space);
-      slot.put(data).clear();
-      storage.write(slot, l.dataOffset());
-      updated.add(
-          new ParentLocator(l.platformCode(), l.dataSpace(), data.length, 0, l.dataOffset()));
-    }
-    storage.force();
-    header = header.withParent(parentUuid, parentTimestamp, parentName, updated);
+    header = next;
     storage.write(header.toBuffer(), footer.dataOffset());
     storage.force();
   }
@@ -601,37 +571,6 @@ public final class VhdImage implements Closeable {
     storage.force();
   }
 
-  /** Rewrites the batmap from the blocks known full (check --repair of a bad batmap checksum). */
-  boolean batmapNeedsRepair() {
-    return batmapHeader != null && !batmapValid;
-  }
-
-  /** Reads the bytes a parent locator points at, bounds-checked. */
-  public byte[] readLocatorData(ParentLocator l) throws IOException {
-    long len = Integer.toUnsignedLong(l.dataLength());
-    long space = l.dataSpaceBytes();
-    long fileSize = storage.size();
-    if (len == 0
-        || len > 64 * 1024
-        || space < 0
-        || len > Math.max(space, len == 0 ? 0 : space)
-        || l.dataOffset() < 0
-        || l.dataOffset() > fileSize - len) {
-      throw new CorruptImageException(
-          String.format(
-              "%s: parent locator %s at 0x%X: length %d, space %d outside the file of %d bytes",
-              name(),
-              ParentLocator.codeName(l.platformCode()),
-              l.dataOffset(),
-              len,
-              space,
-              fileSize));
-    }
-    ByteBuffer b = ByteBuffer.allocate((int) len);
-    readFully(b, l.dataOffset());
-    return b.array();
-  }
-
   @Override
   public synchronized void close() throws IOException {
     if (closed) {
@@ -644,19 +583,4 @@ public final class VhdImage implements Closeable {
       storage.close();
     }
   }
-
-  /** What {@link VhdOpener} found; the constructor takes it whole. */
-  record OpenState(
-      Footer footer,
-      DynamicHeader header,
-      BlockAllocationTable bat,
-      int blockSize,
-      long metadataEnd,
-      BatmapHeader batmapHeader,
-      byte[] batmap,
-      long batmapHeaderOffset,
-      boolean batmapValid,
-      long dataEnd,
-      boolean trailerValid,
-      boolean copyAtZeroValid) {}
 }

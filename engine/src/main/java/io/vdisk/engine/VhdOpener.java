@@ -27,7 +27,7 @@ final class VhdOpener {
     }
   }
 
-  static VhdImage.OpenState read(Storage s) throws IOException {
+  static OpenState read(Storage s) throws IOException {
     String name = s.name();
     long len = s.size();
     if (len < Footer.SIZE) {
@@ -80,24 +80,13 @@ final class VhdOpener {
                 "%s: fixed image of %d bytes needs %d bytes of data and footer, found %d",
                 name, size, size + Footer.SIZE, len));
       }
-      return new VhdImage.OpenState(
-          footer,
-          null,
-          null,
-          VhdLayout.DEFAULT_BLOCK_SIZE,
-          0,
-          null,
-          null,
-          0,
-          false,
-          size,
-          true,
-          true);
+      return new OpenState(
+          footer, null, null, VhdLayout.DEFAULT_BLOCK_SIZE, null, null, 0, false, size, true, true);
     }
     return readDynamic(s, name, len, footer, trailerValid, copyValid, trailerAt);
   }
 
-  private static VhdImage.OpenState readDynamic(
+  private static OpenState readDynamic(
       Storage s,
       String name,
       long len,
@@ -219,12 +208,11 @@ final class VhdOpener {
       // A valid-looking footer that a block overlaps is stale, not the real trailer.
       trailerValid = false;
     }
-    return new VhdImage.OpenState(
+    return new OpenState(
         footer,
         header,
         bat,
         (int) blockSize,
-        metadataEnd,
         batmapHeader,
         batmap,
         bmhOff,
@@ -253,4 +241,18 @@ final class VhdOpener {
       return new FooterRead(null, e.getMessage().replace("footer: ", ""));
     }
   }
+
+  /** What the opener found; {@link VhdImage}'s constructor takes it whole. */
+  record OpenState(
+      Footer footer,
+      DynamicHeader header,
+      BlockAllocationTable bat,
+      int blockSize,
+      BatmapHeader batmapHeader,
+      byte[] batmap,
+      long batmapHeaderOffset,
+      boolean batmapValid,
+      long dataEnd,
+      boolean trailerValid,
+      boolean copyAtZeroValid) {}
 }

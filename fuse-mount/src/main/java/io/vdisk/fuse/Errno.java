@@ -26,8 +26,4 @@ final class Errno {
     }
     return -jnr.constants.platform.Errno.EIO.intValue();
   }
-
-  static int code(jnr.constants.platform.Errno e) {
-    return -e.intValue();
-  }
 }

@@ -91,15 +91,6 @@ public final class BlockAllocationTable {
     return n;
   }
 
-  /** A copy with {@code count} entries, new ones unused. */
-  public BlockAllocationTable resized(int count) {
-    int[] e = Arrays.copyOf(entries, count);
-    for (int i = entries.length; i < count; i++) {
-      e[i] = VhdLayout.BAT_UNUSED;
-    }
-    return new BlockAllocationTable(e);
-  }
-
   @Override
   public boolean equals(Object o) {
     return o instanceof BlockAllocationTable b && Arrays.equals(entries, b.entries);

@@ -213,22 +213,6 @@ public record DynamicHeader(
         reserved2);
   }
 
-  public DynamicHeader withMaxTableEntries(int entries) {
-    return new DynamicHeader(
-        dataOffset,
-        tableOffset,
-        headerVersion,
-        entries,
-        blockSize,
-        storedChecksum,
-        parentUuid,
-        parentTimestamp,
-        reserved1,
-        parentUnicodeName,
-        locators,
-        reserved2);
-  }
-
   @Override
   public byte[] parentUnicodeName() {
     return parentUnicodeName.clone();
