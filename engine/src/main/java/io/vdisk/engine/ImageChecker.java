@@ -43,6 +43,9 @@ public final class ImageChecker {
   public static void repair(Path path) throws IOException {
     try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(path, false), false)) {
       img.repairFooters();
+      if (!img.isFixed()) {
+        img.zeroHiddenData(HiddenData.scan(img));
+      }
     }
   }
 
@@ -142,6 +145,30 @@ public final class ImageChecker {
     checkBat(img, out);
     checkBatmap(img, out);
     checkBitmaps(img, out);
+    checkHiddenData(img, out);
+  }
+
+  /** Data under clear bits (vhd-util check -b, but every byte, not the first of a sector). */
+  private static void checkHiddenData(VhdImage img, List<Finding> out) throws IOException {
+    List<HiddenData.Run> runs = HiddenData.scan(img);
+    if (runs.isEmpty()) {
+      return;
+    }
+    HiddenData.Run first = runs.get(0);
+    long blocks = runs.stream().mapToInt(HiddenData.Run::block).distinct().count();
+    out.add(
+        Finding.repairable(
+            String.format(
+                "%s: %d sector(s) in %d block(s) hold non-zero data under clear bitmap bits (first:"
+                    + " block %d sector %d, file offset 0x%X); no reader sees it (a crash between a"
+                    + " write and its bitmap, or an older vdisk); repair zeroes it, which changes"
+                    + " nothing the guest sees",
+                img.name(),
+                HiddenData.sectors(runs),
+                blocks,
+                first.block(),
+                first.sector(),
+                img.dataOffset(first.block()) + (long) first.sector() * VhdLayout.SECTOR)));
   }
 
   private static void checkParentFields(VhdImage img, List<Finding> out) throws IOException {

@@ -51,7 +51,10 @@ import org.roaringbitmap.RoaringBitmap;
  *
  * <p>A new block of a dynamic (non-differencing) image gets an all-ones bitmap, as qemu and
  * ocaml-vhd do: its unwritten sectors are holes that read as zeros, which is their content. A
- * differencing image gets exact per-sector bits, so unwritten sectors still come from the parent.
+ * differencing image gets exact per-sector bits, so unwritten sectors still come from the parent. A
+ * write into an existing block sets the bits of the sectors it covers in every kind of image,
+ * whoever allocated the block: images made by tapdisk and {@code vhd-util coalesce} keep partial
+ * bitmaps in dynamic images, where a clear bit reads as zeros.
  */
 public final class VhdImage implements Closeable {
   /** Dirty bitmaps held before an implicit flush. */
@@ -359,7 +362,10 @@ public final class VhdImage implements Closeable {
     }
     storage.write(src, dataOffset(block) + (long) sectorInBlock * VhdLayout.SECTOR);
     dataDirty = true;
-    if (bat != null && isDifferencing() && !knownFull.contains(block)) {
+    // Every block's bitmap is honoured, whoever allocated it: tapdisk, libvhd and vhd-util leave
+    // partial bitmaps in dynamic images too, and a sector whose bit stays clear reads as zeros
+    // (vdisk, libvhd, tapdisk), so its data would be lost.
+    if (bat != null && !knownFull.contains(block)) {
       SectorBitmap current = bitmap(block);
       if (current.next(sectorInBlock, sectorInBlock + count, false) < sectorInBlock + count) {
         SectorBitmap next = current.copy();
@@ -555,6 +561,21 @@ public final class VhdImage implements Closeable {
     flush();
     header = next;
     storage.write(header.toBuffer(), footer.dataOffset());
+    storage.force();
+  }
+
+  /**
+   * Zeroes sectors whose clear bitmap bits hide data ({@link HiddenData}), as the spec wants them;
+   * what the guest reads does not change, so there is no ordering to keep.
+   */
+  synchronized void zeroHiddenData(java.util.List<HiddenData.Run> runs) throws IOException {
+    if (readOnly) {
+      throw new IOException(name() + ": image is open read-only");
+    }
+    for (HiddenData.Run r : runs) {
+      ByteBuffer zeros = ByteBuffer.allocate(r.count() * VhdLayout.SECTOR);
+      storage.write(zeros, dataOffset(r.block()) + (long) r.sector() * VhdLayout.SECTOR);
+    }
     storage.force();
   }
 
