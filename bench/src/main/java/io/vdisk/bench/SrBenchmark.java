@@ -48,7 +48,7 @@ public class SrBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws IOException {
     dir = Files.createTempDirectory("vdisk-bench-sr");
-    sr = StorageRepository.open(dir, true, "bench");
+    sr = StorageRepository.create(dir, "bench");
     String disk = sr.createVdi("root", "", 2L << 30);
     try (VirtualDisk d = sr.openVdi(disk, false)) {
       for (int b = 0; b < 512; b++) {

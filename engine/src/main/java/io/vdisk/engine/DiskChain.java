@@ -352,7 +352,7 @@ public final class DiskChain implements VirtualDisk {
 
   private void checkWritable() throws IOException {
     if (readOnly) {
-      throw new java.nio.file.AccessDeniedException(leaf().name(), null, "opened read-only");
+      throw new ReadOnlyDiskException(leaf().name());
     }
   }
 

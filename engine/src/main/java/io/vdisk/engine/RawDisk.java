@@ -52,6 +52,9 @@ public final class RawDisk implements VirtualDisk {
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
+    if (readOnly) {
+      throw new ReadOnlyDiskException(storage.name());
+    }
     VirtualDisk.checkRange(this, offset, src.remaining());
     storage.write(src, offset);
   }

@@ -346,7 +346,7 @@ public final class VhdImage implements Closeable {
   public synchronized void writeSectors(int block, int sectorInBlock, ByteBuffer src)
       throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     int count = src.remaining() / VhdLayout.SECTOR;
     if (src.remaining() % VhdLayout.SECTOR != 0
@@ -439,7 +439,7 @@ public final class VhdImage implements Closeable {
   /** Writes bytes of a fixed image's data area directly. */
   public synchronized void writeFixed(long offset, ByteBuffer src) throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     storage.write(src, offset);
     dataDirty = true;
@@ -507,7 +507,7 @@ public final class VhdImage implements Closeable {
   /** Sets blktap's hidden flag in both footers and makes it durable. */
   public synchronized void setHidden(boolean hidden) throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     flush();
     footer = footer.withHidden(hidden);
@@ -521,7 +521,7 @@ public final class VhdImage implements Closeable {
    */
   public synchronized void setSize(long newSize) throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     if (bat != null && VhdLayout.blocksFor(newSize, blockSize) > bat.size()) {
       throw new IllegalArgumentException("size beyond the BAT's capacity");
@@ -556,7 +556,7 @@ public final class VhdImage implements Closeable {
    */
   synchronized void replaceHeader(DynamicHeader next) throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     flush();
     header = next;
@@ -570,7 +570,7 @@ public final class VhdImage implements Closeable {
    */
   synchronized void zeroHiddenData(java.util.List<HiddenData.Run> runs) throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     for (HiddenData.Run r : runs) {
       ByteBuffer zeros = ByteBuffer.allocate(r.count() * VhdLayout.SECTOR);
@@ -582,7 +582,7 @@ public final class VhdImage implements Closeable {
   /** Rewrites a torn trailing footer and a bad copy at offset 0 (check --repair). */
   public synchronized void repairFooters() throws IOException {
     if (readOnly) {
-      throw new IOException(name() + ": image is open read-only");
+      throw new ReadOnlyDiskException(name());
     }
     storage.force();
     if (batmapHeader != null && !batmapValid) {

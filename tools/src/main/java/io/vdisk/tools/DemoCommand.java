@@ -22,6 +22,7 @@ final class DemoCommand extends VdiskCommand {
   @Override
   public Integer call() throws Exception {
     sr = dir.toString();
+    step("sr-create");
     String disk = step("vdi-create", "name-label=demo-root", "virtual-size=256M");
     step(
         "io",

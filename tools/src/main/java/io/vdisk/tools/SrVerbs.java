@@ -16,6 +16,7 @@ final class SrVerbs {
   private SrVerbs() {}
 
   static final Class<?>[] ALL = {
+    Create.class,
     Scan.class,
     Gc.class,
     VdiCreate.class,
@@ -29,6 +30,37 @@ final class SrVerbs {
     VdiImport.class,
     VdiExport.class
   };
+
+  @Command(
+      name = "sr-create",
+      description = {
+        "Make the --sr directory (default ./vdisk-data) an SR: its catalog, lock and journal.",
+        "A directory that already holds a XenServer file SR's <uuid>.vhd files is adopted:",
+        "its VHDs are introduced as by sr-scan. An existing SR is left as it is."
+      })
+  static final class Create extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("name-label");
+    }
+
+    @Override
+    boolean mayCreate() {
+      return true;
+    }
+
+    @Override
+    boolean srNamed() {
+      return true;
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      SrMaintenance.scan(sr).forEach(out()::println);
+      out().println(sr.dir());
+      return ExitCode.OK;
+    }
+  }
 
   @Command(
       name = "sr-scan",
@@ -79,6 +111,11 @@ final class SrVerbs {
     @Override
     Set<String> keys() {
       return Set.of("name-label", "virtual-size", "name-description", "sr-uuid", "type");
+    }
+
+    @Override
+    boolean mayCreate() {
+      return true;
     }
 
     @Override

@@ -31,7 +31,8 @@ abstract class XeCommand extends VdiskCommand {
       names = "--sr",
       paramLabel = "DIR",
       description =
-          "The SR directory (default: $VDISK_SR, else ./vdisk-data; created on first use).")
+          "The SR directory (default: $VDISK_SR, else ./vdisk-data). Only sr-create, and"
+              + " vdi-create or vm-import given --sr or $VDISK_SR, make a new SR.")
   Path srOption;
 
   @Option(names = "--json", description = "Print lists as JSON.")
@@ -51,6 +52,20 @@ abstract class XeCommand extends VdiskCommand {
     return true;
   }
 
+  /**
+   * True when the verb may make the SR it is pointed at: only when the SR was named explicitly
+   * ({@code --sr} or {@code $VDISK_SR}), so that a mistyped default never becomes a new empty SR.
+   */
+  boolean mayCreate() {
+    return false;
+  }
+
+  /** True when the SR directory was named by --sr or $VDISK_SR rather than defaulted. */
+  boolean srNamed() {
+    String env = System.getenv("VDISK_SR");
+    return srOption != null || (env != null && !env.isBlank());
+  }
+
   abstract int run(Map<String, String> a, StorageRepository sr) throws Exception;
 
   @Override
@@ -68,7 +83,10 @@ abstract class XeCommand extends VdiskCommand {
       }
       a.put(key, arg.substring(eq + 1));
     }
-    try (StorageRepository sr = StorageRepository.open(srDir(), changes(), spec.name())) {
+    try (StorageRepository sr =
+        mayCreate() && srNamed()
+            ? StorageRepository.create(srDir(), spec.name())
+            : StorageRepository.open(srDir(), changes(), spec.name())) {
       return run(a, sr);
     }
   }

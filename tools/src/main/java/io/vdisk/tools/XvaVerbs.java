@@ -109,6 +109,11 @@ final class XvaVerbs {
     }
 
     @Override
+    boolean mayCreate() {
+      return true;
+    }
+
+    @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       String filename = required(a, "filename");
       boolean force = bool(a, "force", false);

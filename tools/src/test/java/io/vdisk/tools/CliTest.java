@@ -51,6 +51,20 @@ class CliTest {
   }
 
   @Test
+  void aWriteToAReadOnlyRawDiskIsRefusedLikeOneToAVhd() throws Exception {
+    Files.write(dir.resolve("a.raw"), new byte[1 << 20]);
+    byte[] before = Files.readAllBytes(dir.resolve("a.raw"));
+    Cli raw = Cli.run("io", "-r", "-f", "raw", f("a.raw"), "-c", "write -P 1 0 512");
+    assertThat(raw.exit()).isEqualTo(ExitCode.IO);
+    assertThat(raw.err().trim()).isEqualTo("vdisk: " + f("a.raw") + ": opened read-only");
+    assertThat(Files.readAllBytes(dir.resolve("a.raw"))).isEqualTo(before);
+    Cli.run("create", "--size", "1M", f("a.vhd")).ok();
+    Cli vhd = Cli.run("io", "-r", f("a.vhd"), "-c", "write -P 1 0 512");
+    assertThat(vhd.exit()).isEqualTo(ExitCode.IO);
+    assertThat(vhd.err().trim()).isEqualTo("vdisk: " + f("a.vhd") + ": opened read-only");
+  }
+
+  @Test
   void mapShowsDataExtentsAndLayers() throws Exception {
     Cli.run("create", "--size", "8M", f("a.vhd")).ok();
     Cli.run("io", f("a.vhd"), "-c", "write -P 1 2M 4K").ok();

@@ -33,7 +33,7 @@ class SrProcessIT {
   @Test
   void aSecondWriterIsRefusedNamingTheHolder() throws Exception {
     Path sr = dir.resolve("sr");
-    try (var held = io.vdisk.engine.sr.StorageRepository.open(sr, true, "vm-copy (test)")) {
+    try (var held = io.vdisk.engine.sr.StorageRepository.create(sr, "vm-copy (test)")) {
       Proc second = vdisk("vdi-create", "--sr", sr.toString(), "name-label=x", "virtual-size=8M");
       assertThat(second.exit()).isEqualTo(ExitCode.REFUSED);
       assertThat(second.out())

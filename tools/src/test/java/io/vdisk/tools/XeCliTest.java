@@ -30,6 +30,35 @@ class XeCliTest {
   }
 
   @Test
+  void aMistypedSrIsRefusedAndNothingIsCreated() throws Exception {
+    Path typo = dir.resolve("vdisk-dta");
+    for (String[] verb :
+        new String[][] {
+          {"vm-list"}, {"vdi-list"}, {"sr-scan"}, {"sr-gc"}, {"vm-create", "name-label=x"}
+        }) {
+      String[] full = new String[verb.length + 1];
+      full[0] = verb[0];
+      full[1] = "--sr=" + typo;
+      System.arraycopy(verb, 1, full, 2, verb.length - 1);
+      Cli r = Cli.run(full);
+      assertThat(r.exit()).as(verb[0] + ": " + r.err()).isEqualTo(ExitCode.REFUSED);
+      assertThat(r.err().trim()).as(verb[0]).startsWith("vdisk: no SR at " + typo).hasLineCount(1);
+    }
+    assertThat(java.nio.file.Files.exists(typo)).isFalse();
+    // The default SR is never created by accident either, not even by a creating verb.
+    Path cwd = Path.of("vdisk-data").toAbsolutePath();
+    if (!java.nio.file.Files.exists(cwd)) {
+      assertThat(Cli.run("vdi-create", "name-label=x", "virtual-size=1M").exit())
+          .isEqualTo(ExitCode.REFUSED);
+      assertThat(java.nio.file.Files.exists(cwd)).isFalse();
+    }
+    // Naming it makes it; sr-create adopts a directory.
+    created("vdi-create", "name-label=x", "virtual-size=1M");
+    assertThat(Cli.run("sr-create", "--sr", typo.toString()).ok().out()).contains(typo.toString());
+    Cli.run("vm-list", "--sr", typo.toString()).ok();
+  }
+
+  @Test
   void storyWithDepthsAndJson() throws Exception {
     String disk = created("vdi-create", "name-label=root", "virtual-size=16M");
     Cli.run("io", dir.resolve(disk + ".vhd").toString(), "-c", "write -P 0x11 0 1M").ok();

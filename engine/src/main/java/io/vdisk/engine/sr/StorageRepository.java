@@ -51,8 +51,12 @@ public final class StorageRepository implements Closeable {
     this.writable = writable;
   }
 
+  /** The catalog's file: a directory is an SR when it holds one. */
+  static final String CATALOG = "sr.db";
+
   /**
-   * Opens (creating if needed) the SR in {@code dir}. With {@code forChanges} the SR lock is taken
+   * Opens the existing SR in {@code dir}; a directory that is not an SR is refused (exit 6), so a
+   * mistyped path never becomes a new empty SR. With {@code forChanges} the SR lock is taken
    * exclusively and interrupted operations are finished first; otherwise it is shared.
    */
   public static StorageRepository open(Path dir, boolean forChanges, String purpose)
@@ -60,12 +64,46 @@ public final class StorageRepository implements Closeable {
     return open(dir, forChanges, purpose, StorageProvider.FILES);
   }
 
+  /**
+   * Makes {@code dir} an SR if it is not one yet (the directory may already hold a XenServer file
+   * SR's {@code <uuid>.vhd} files: {@code sr-scan} then introduces them) and opens it for changes.
+   */
+  public static StorageRepository create(Path dir, String purpose) throws IOException {
+    return create(dir, purpose, StorageProvider.FILES);
+  }
+
+  static StorageRepository create(Path dir, String purpose, StorageProvider provider)
+      throws IOException {
+    Path d = Files.createDirectories(dir).toAbsolutePath().normalize();
+    return openAt(d, true, purpose, provider);
+  }
+
+  /** True when {@code dir} holds an SR's catalog. */
+  public static boolean exists(Path dir) {
+    return Files.isRegularFile(dir.resolve(CATALOG));
+  }
+
   static StorageRepository open(
       Path dir, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
-    Path d = Files.createDirectories(dir).toAbsolutePath().normalize();
+    Path d = dir.toAbsolutePath().normalize();
+    if (!exists(d)) {
+      throw new SrException(
+          SrException.Kind.NOT_FOUND,
+          "no SR at "
+              + d
+              + (Files.isDirectory(d)
+                  ? " (the directory has no " + CATALOG + ")"
+                  : " (no such directory)")
+              + "; sr-create makes one there");
+    }
+    return openAt(d, forChanges, purpose, provider);
+  }
+
+  private static StorageRepository openAt(
+      Path d, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
     SrLock lock = SrLock.take(d.resolve("sr.lock"), forChanges, "SR " + d, purpose);
     try {
-      Catalog catalog = Catalog.open(d.resolve("sr.db"));
+      Catalog catalog = Catalog.open(d.resolve(CATALOG));
       StorageRepository sr = new StorageRepository(d, provider, lock, catalog, forChanges);
       if (forChanges) {
         sr.recover();

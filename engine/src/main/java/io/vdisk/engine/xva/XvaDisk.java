@@ -1,11 +1,11 @@
 package io.vdisk.engine.xva;
 
 import io.vdisk.engine.Extent;
+import io.vdisk.engine.ReadOnlyDiskException;
 import io.vdisk.engine.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -25,11 +25,13 @@ public final class XvaDisk implements VirtualDisk {
   private record Chunk(long diskOffset, long archiveOffset, long length) {}
 
   private final FileChannel archive;
+  private final String name;
   private final long size;
   private final List<Chunk> chunks;
 
-  private XvaDisk(FileChannel archive, long size, List<Chunk> chunks) {
+  private XvaDisk(FileChannel archive, String name, long size, List<Chunk> chunks) {
     this.archive = archive;
+    this.name = name;
     this.size = size;
     this.chunks = chunks;
   }
@@ -101,7 +103,12 @@ public final class XvaDisk implements VirtualDisk {
         last = n;
       }
       out.put(
-          d, new XvaDisk(FileChannel.open(xva, StandardOpenOption.READ), d.virtualSize(), list));
+          d,
+          new XvaDisk(
+              FileChannel.open(xva, StandardOpenOption.READ),
+              xva + ":" + d.id(),
+              d.virtualSize(),
+              list));
     }
     return out;
   }
@@ -161,7 +168,7 @@ public final class XvaDisk implements VirtualDisk {
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
-    throw new AccessDeniedException("XVA disk", null, "archives are read-only");
+    throw new ReadOnlyDiskException(name, "an XVA archive's disks are read-only");
   }
 
   @Override
@@ -169,6 +176,7 @@ public final class XvaDisk implements VirtualDisk {
 
   @Override
   public List<Extent> extents(long from, long to) {
+    VirtualDisk.checkRange(this, from, to - from);
     List<Extent> out = new ArrayList<>();
     long pos = from;
     for (Chunk c : chunks) {
@@ -180,7 +188,12 @@ public final class XvaDisk implements VirtualDisk {
       if (s > pos) {
         out.add(new Extent(pos, s - pos, Extent.Kind.ZERO, -1));
       }
-      out.add(new Extent(s, e - s, Extent.Kind.DATA, 0));
+      Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.kind() == Extent.Kind.DATA && last.end() == s) {
+        out.set(out.size() - 1, new Extent(last.offset(), e - last.offset(), Extent.Kind.DATA, 0));
+      } else {
+        out.add(new Extent(s, e - s, Extent.Kind.DATA, 0));
+      }
       pos = e;
     }
     if (pos < to) {

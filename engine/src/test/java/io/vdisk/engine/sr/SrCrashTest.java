@@ -63,7 +63,7 @@ class SrCrashTest {
       Path dir = Files.createDirectories(tmp.resolve(op + "-" + cut));
       Map<String, String> ids;
       Map<String, byte[]> before = new HashMap<>();
-      try (StorageRepository sr = StorageRepository.open(dir, true, "setup")) {
+      try (StorageRepository sr = StorageRepository.create(dir, "setup")) {
         ids = setUp(sr);
         for (StorageRepository.VdiView v : sr.vdis()) {
           if (v.managed()) {

@@ -42,7 +42,7 @@ class SrStoryTest {
 
   @Test
   void templatesCloneWithoutDepthAndCopiesFlatten() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       String disk = sr.createVdi("root", "", SIZE);
       write(sr, disk, 0, 1 << 20, 0x11);
       String vm = Vms.create(sr, "debian", "", 2, 1L << 30);
@@ -87,7 +87,7 @@ class SrStoryTest {
 
   @Test
   void gcDeletesUnusedBasesAndCoalescesSingleChildren() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       String disk = sr.createVdi("data", "", SIZE);
       write(sr, disk, 0, 4096, 0x31);
       String snap = sr.snapshotVdi(disk);
@@ -109,7 +109,7 @@ class SrStoryTest {
 
   @Test
   void aJournalThatCannotBeFinishedIsSetAsideAndReported() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       sr.journal()
           .begin(
               "vdi-copy",
@@ -122,7 +122,7 @@ class SrStoryTest {
               "description",
               "");
     }
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       assertThat(SrMaintenance.scan(sr))
           .anyMatch(l -> l.contains("vdi-copy could not be finished"));
       sr.createVdi("still works", "", SIZE);
@@ -143,7 +143,7 @@ class SrStoryTest {
             io.vdisk.engine.StorageProvider.FILES.open(dir.resolve(base + ".vhd"), false), false)) {
       b.setHidden(true);
     }
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       assertThat(SrMaintenance.scan(sr)).hasSize(2);
       assertThat(sr.vdi(leaf).depth()).isEqualTo(2);
       assertThat(sr.vdi(leaf).parent()).isEqualTo(base);
@@ -157,7 +157,7 @@ class SrStoryTest {
 
   @Test
   void oneWriterPerVdiAndNoSnapshotUnderAWriter() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       String disk = sr.createVdi("a", "", SIZE);
       try (io.vdisk.engine.VirtualDisk w = sr.openVdi(disk, false, "mount")) {
         assertThatThrownBy(() -> sr.openVdi(disk, false))
@@ -178,7 +178,7 @@ class SrStoryTest {
 
   @Test
   void aCatalogRowWhoseFileIsGoneIsForgottenByScan() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       String keep = sr.createVdi("keep", "", SIZE);
       String lost = sr.createVdi("lost", "", SIZE);
       java.nio.file.Files.delete(dir.resolve(lost + ".vhd"));
@@ -191,7 +191,7 @@ class SrStoryTest {
 
   @Test
   void refusals() throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
       String disk = sr.createVdi("a", "", SIZE);
       String vm = Vms.create(sr, "same", "", 1, 1 << 20);
       Vms.create(sr, "same", "", 1, 1 << 20);
@@ -205,7 +205,7 @@ class SrStoryTest {
       assertThatThrownBy(() -> sr.destroyVdi(disk))
           .isInstanceOf(SrException.class)
           .hasMessageContaining("in use by VM");
-      assertThatThrownBy(() -> StorageRepository.open(dir, true, "second"))
+      assertThatThrownBy(() -> StorageRepository.create(dir, "second"))
           .isInstanceOf(SrException.class)
           .hasMessageContaining("in use by pid " + ProcessHandle.current().pid());
     }

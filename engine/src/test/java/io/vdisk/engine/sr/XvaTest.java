@@ -35,7 +35,7 @@ class XvaTest {
   @BeforeEach
   void setUp() throws Exception {
     srcDir = tmp.resolve("src");
-    try (StorageRepository sr = StorageRepository.open(srcDir, true, "test")) {
+    try (StorageRepository sr = StorageRepository.create(srcDir, "test")) {
       String a = sr.createVdi("root", "boot disk", 6L << 20);
       String b = sr.createVdi("data", "", (3L << 20) + 512); // a short last chunk
       SrStoryTest.write(sr, a, 0, 4096, 0x11);
@@ -58,7 +58,7 @@ class XvaTest {
   }
 
   private String importInto(Path dir, byte[] xva) throws Exception {
-    try (StorageRepository sr = StorageRepository.open(dir, true, "import")) {
+    try (StorageRepository sr = StorageRepository.create(dir, "import")) {
       return XvaTransfer.importVm(sr, new ByteArrayInputStream(xva), false).vm();
     }
   }
@@ -69,7 +69,7 @@ class XvaTest {
     byte[] xva = export(c, k);
     Path dst = tmp.resolve("dst");
     String imported = importInto(dst, xva);
-    try (StorageRepository sr = StorageRepository.open(dst, true, "check")) {
+    try (StorageRepository sr = StorageRepository.create(dst, "check")) {
       Vms.VmView v = Vms.get(sr, imported);
       assertThat(v.name()).isEqualTo("web");
       assertThat(v.vcpus()).isEqualTo(2);
@@ -126,7 +126,7 @@ class XvaTest {
                 assertThat(e.getMessage()).contains(m);
               }
             });
-    try (StorageRepository sr = StorageRepository.open(dst, true, "check")) {
+    try (StorageRepository sr = StorageRepository.create(dst, "check")) {
       assertThat(sr.vdis()).isEmpty();
       assertThat(Vms.list(sr, null)).isEmpty();
     }
@@ -313,7 +313,7 @@ class XvaTest {
               l.set(1, new Entry(l.get(1).name(), d));
               return l;
             });
-    try (StorageRepository sr = StorageRepository.open(tmp.resolve("forced"), true, "import")) {
+    try (StorageRepository sr = StorageRepository.create(tmp.resolve("forced"), "import")) {
       XvaTransfer.Imported r = XvaTransfer.importVm(sr, new ByteArrayInputStream(xva), true);
       assertThat(r.read().warnings()).singleElement().asString().contains("checksum failed");
     }
