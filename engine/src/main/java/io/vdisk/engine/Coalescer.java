@@ -168,7 +168,7 @@ public final class Coalescer {
         Journal j = Journal.decode(journal, Files.readString(journal, StandardCharsets.UTF_8));
         long size = -1;
         if (j.phase().equals("merge") && Files.exists(j.child())) {
-          try (VhdImage ci = VhdImage.open(p.open(j.child(), true), true)) {
+          try (VhdImage ci = VhdImage.open(p.open(j.child(), StorageProvider.Access.PEEK), true)) {
             size = ci.size();
           }
         }
@@ -186,7 +186,7 @@ public final class Coalescer {
     if (j.phase().equals("merge")) {
       if (childSize >= 0) {
         long parentSize;
-        try (VhdImage pi = VhdImage.open(p.open(j.parent(), true), true)) {
+        try (VhdImage pi = VhdImage.open(p.open(j.parent(), StorageProvider.Access.PEEK), true)) {
           parentSize = pi.size();
         }
         if (parentSize < childSize) {
@@ -287,7 +287,7 @@ public final class Coalescer {
         if (!Files.isRegularFile(f)) {
           continue;
         }
-        try (VhdImage img = VhdImage.open(p.open(f, true), true)) {
+        try (VhdImage img = VhdImage.open(p.open(f, StorageProvider.Access.PEEK), true)) {
           if (img.isDifferencing() && img.header().parentUuid().equals(parentUuid)) {
             out.add(f.toAbsolutePath().normalize());
           }

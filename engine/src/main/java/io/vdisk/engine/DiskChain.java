@@ -98,21 +98,43 @@ public final class DiskChain implements VirtualDisk {
     return open(leaf, readOnly, StorageProvider.FILES);
   }
 
+  /** Opens the chain with {@code access} for the leaf ({@code PEEK}: every layer unlocked). */
+  public static DiskChain open(Path leaf, StorageProvider.Access access) throws IOException {
+    return open(leaf, access, StorageProvider.FILES, null);
+  }
+
   public static DiskChain open(Path leaf, boolean readOnly, StorageProvider provider)
       throws IOException {
     return open(leaf, readOnly, provider, null);
   }
 
+  public static DiskChain open(
+      Path leaf, boolean readOnly, StorageProvider provider, Path confineTo) throws IOException {
+    return open(
+        leaf,
+        readOnly ? StorageProvider.Access.READ : StorageProvider.Access.WRITE,
+        provider,
+        confineTo);
+  }
+
   /**
    * Opens the chain ending at {@code leaf}, every ancestor resolved inside {@code confineTo}
    * (symbolic links followed) when it is not null: a storage repository's chains never leave it.
+   * The leaf is opened with {@code access} and every ancestor for reading (with a reader's lock, or
+   * none when {@code access} is {@code PEEK}), so no one writes a parent that this chain reads.
    */
   public static DiskChain open(
-      Path leaf, boolean readOnly, StorageProvider provider, Path confineTo) throws IOException {
+      Path leaf, StorageProvider.Access access, StorageProvider provider, Path confineTo)
+      throws IOException {
+    boolean readOnly = access != StorageProvider.Access.WRITE;
+    StorageProvider.Access ancestors =
+        access == StorageProvider.Access.PEEK
+            ? StorageProvider.Access.PEEK
+            : StorageProvider.Access.READ;
     List<VhdImage> layers = new ArrayList<>();
     List<Path> paths = new ArrayList<>();
     try {
-      VhdImage current = VhdImage.open(provider.open(leaf, readOnly), readOnly);
+      VhdImage current = VhdImage.open(provider.open(leaf, access), readOnly);
       Path currentPath = leaf.toAbsolutePath().normalize();
       Set<Path> seenPaths = new HashSet<>();
       Set<UUID> seenIds = new HashSet<>();
@@ -136,7 +158,8 @@ public final class DiskChain implements VirtualDisk {
           throw new UnsupportedImageException(
               leaf + ": chain deeper than " + MAX_DEPTH + " images");
         }
-        ParentResolver.Found p = ParentResolver.open(current, currentPath, provider, confineTo);
+        ParentResolver.Found p =
+            ParentResolver.open(current, currentPath, provider, ancestors, confineTo);
         current = p.image();
         currentPath = p.path();
       }

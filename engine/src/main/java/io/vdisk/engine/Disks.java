@@ -26,6 +26,7 @@ public final class Disks {
     if (!Files.exists(path)) {
       throw new NoSuchFileException(path.toString());
     }
+    FileStorage.checkKind(path); // never open a FIFO: it would block
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       long len = ch.size();
       ByteBuffer b = ByteBuffer.allocate(8);
@@ -48,8 +49,17 @@ public final class Disks {
 
   /** Opens {@code path} as {@code format}, or sniffs it when {@code format} is null. */
   public static VirtualDisk open(Path path, Format format, boolean readOnly) throws IOException {
+    return open(
+        path, format, readOnly ? StorageProvider.Access.READ : StorageProvider.Access.WRITE);
+  }
+
+  /** As above, with the lock {@code access} names ({@code PEEK}: none, read-only). */
+  public static VirtualDisk open(Path path, Format format, StorageProvider.Access access)
+      throws IOException {
     Format f = format == null ? sniff(path) : format;
-    return f == Format.VHD ? DiskChain.open(path, readOnly) : RawDisk.open(path, readOnly);
+    return f == Format.VHD
+        ? DiskChain.open(path, access, StorageProvider.FILES, null)
+        : RawDisk.open(path, access);
   }
 
   /** True when the remaining bytes of {@code b} are all zero (vectorised). */

@@ -3,32 +3,122 @@ package io.vdisk.engine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 
-/** {@link Storage} over a {@link FileChannel}, positional reads and writes only. */
+/**
+ * {@link Storage} over a {@link FileChannel}, positional reads and writes only, holding the file's
+ * {@link ImageLock} for as long as it is open (none for {@link StorageProvider.Access#PEEK}). The
+ * channel is opened through the lock's own descriptor ({@code /proc/self/fd/N}), so the lock and
+ * the data are always the same file even if its name is replaced in between.
+ *
+ * <p>Only regular files and block devices are opened: a FIFO would block every command, and a
+ * directory or a character device is no image. A block device's size comes from sysfs, since {@code
+ * fstat} reports 0 for it.
+ */
 final class FileStorage implements Storage {
   private final FileChannel channel;
   private final String name;
+  private final ImageLock lock;
+  private final long deviceSize;
 
-  private FileStorage(FileChannel channel, String name) {
+  private FileStorage(FileChannel channel, String name, ImageLock lock, long deviceSize) {
     this.channel = channel;
     this.name = name;
+    this.lock = lock;
+    this.deviceSize = deviceSize;
   }
 
-  static Storage open(Path path, boolean readOnly) throws IOException {
-    FileChannel ch =
-        readOnly
-            ? FileChannel.open(path, StandardOpenOption.READ)
-            : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    return new FileStorage(ch, path.toString());
+  static Storage open(Path path, StorageProvider.Access access) throws IOException {
+    long deviceSize = checkKind(path);
+    ImageLock lock =
+        access == StorageProvider.Access.PEEK
+            ? null
+            : ImageLock.acquire(
+                path,
+                access == StorageProvider.Access.WRITE
+                    ? ImageLock.Mode.WRITE
+                    : ImageLock.Mode.READ);
+    try {
+      Path through =
+          lock != null && lock.descriptor() >= 0
+              ? Path.of("/proc/self/fd/" + lock.descriptor())
+              : path;
+      FileChannel ch =
+          access == StorageProvider.Access.WRITE
+              ? FileChannel.open(through, StandardOpenOption.READ, StandardOpenOption.WRITE)
+              : FileChannel.open(through, StandardOpenOption.READ);
+      return new FileStorage(ch, path.toString(), lock, deviceSize);
+    } catch (IOException | RuntimeException e) {
+      if (lock != null) {
+        lock.close();
+      }
+      if (e instanceof java.nio.file.NoSuchFileException || e instanceof FileSystemException) {
+        // Reported against the user's path, not the descriptor's.
+        throw rename((IOException) e, path);
+      }
+      throw e;
+    }
   }
 
   static Storage create(Path path) throws IOException {
     FileChannel ch =
         FileChannel.open(
             path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
-    return new FileStorage(ch, path.toString());
+    try {
+      return new FileStorage(
+          ch, path.toString(), ImageLock.acquire(path, ImageLock.Mode.WRITE), -1);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  private static IOException rename(IOException e, Path path) {
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return new java.nio.file.AccessDeniedException(path.toString(), null, "permission denied");
+    }
+    if (e instanceof java.nio.file.NoSuchFileException) {
+      return new java.nio.file.NoSuchFileException(path.toString());
+    }
+    if (e instanceof FileSystemException f && f.getReason() != null) {
+      return new FileSystemException(path.toString(), null, f.getReason());
+    }
+    return e;
+  }
+
+  /** Refuses what is not a regular file or a block device; returns a block device's size. */
+  static long checkKind(Path path) throws IOException {
+    BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+    if (a.isRegularFile()) {
+      return -1;
+    }
+    if (a.isDirectory()) {
+      throw new FileSystemException(path.toString(), null, "is a directory, not an image");
+    }
+    if (path.getFileSystem() == FileSystems.getDefault()) {
+      int mode = (Integer) Files.getAttribute(path, "unix:mode");
+      if ((mode & 0170000) == 0060000) {
+        return blockDeviceSize(path);
+      }
+    }
+    throw new FileSystemException(
+        path.toString(),
+        null,
+        "is not a regular file or block device (a FIFO, socket or character device)");
+  }
+
+  private static long blockDeviceSize(Path path) throws IOException {
+    long rdev = (Long) Files.getAttribute(path, "unix:rdev");
+    long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+    long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+    Path sys = Path.of("/sys/dev/block/" + major + ":" + minor + "/size");
+    return Long.parseLong(Files.readString(sys, StandardCharsets.US_ASCII).trim()) * 512;
   }
 
   @Override
@@ -54,12 +144,14 @@ final class FileStorage implements Storage {
 
   @Override
   public long size() throws IOException {
-    return channel.size();
+    return deviceSize >= 0 ? deviceSize : channel.size();
   }
 
   @Override
   public void truncate(long size) throws IOException {
-    channel.truncate(size);
+    if (deviceSize < 0) {
+      channel.truncate(size);
+    }
   }
 
   @Override
@@ -74,6 +166,12 @@ final class FileStorage implements Storage {
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    try {
+      channel.close();
+    } finally {
+      if (lock != null) {
+        lock.close();
+      }
+    }
   }
 }

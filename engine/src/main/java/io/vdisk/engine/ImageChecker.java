@@ -29,8 +29,13 @@ public final class ImageChecker {
 
   /** Checks one image and, through {@link DiskChain#open}, that its chain resolves. */
   public static List<Finding> check(Path path) throws IOException {
+    return check(path, StorageProvider.Access.READ);
+  }
+
+  /** As above; {@code PEEK} checks without taking the chain's locks ({@code -U}). */
+  public static List<Finding> check(Path path, StorageProvider.Access access) throws IOException {
     List<Finding> out = new ArrayList<>();
-    try (DiskChain chain = DiskChain.open(path, true)) {
+    try (DiskChain chain = DiskChain.open(path, access, StorageProvider.FILES, null)) {
       for (int i = 0; i < chain.depth(); i++) {
         checkImage(chain.layers().get(i), out, i > 0);
       }

@@ -54,7 +54,12 @@ final class ParentResolver {
   record Found(Path path, VhdImage image) {}
 
   /** Opens the parent read-only, or fails naming what was tried and what was wrong. */
-  static Found open(VhdImage child, Path childPath, StorageProvider provider, Path confineTo)
+  static Found open(
+      VhdImage child,
+      Path childPath,
+      StorageProvider provider,
+      StorageProvider.Access access,
+      Path confineTo)
       throws IOException {
     List<Path> tried = candidates(child, childPath);
     List<String> problems = new ArrayList<>();
@@ -66,7 +71,7 @@ final class ParentResolver {
         problems.add(p + " is outside " + confineTo);
         continue;
       }
-      VhdImage parent = VhdImage.open(provider.open(p, true), true);
+      VhdImage parent = VhdImage.open(provider.open(p, access), true);
       if (parent.footer().uniqueId().equals(child.header().parentUuid())) {
         return new Found(p, parent);
       }

@@ -25,8 +25,12 @@ public final class RawDisk implements VirtualDisk {
   }
 
   public static RawDisk open(Path path, boolean readOnly) throws IOException {
-    Storage s = StorageProvider.FILES.open(path, readOnly);
-    return new RawDisk(s, s.size(), readOnly);
+    return open(path, readOnly ? StorageProvider.Access.READ : StorageProvider.Access.WRITE);
+  }
+
+  public static RawDisk open(Path path, StorageProvider.Access access) throws IOException {
+    Storage s = StorageProvider.FILES.open(path, access);
+    return new RawDisk(s, s.size(), access != StorageProvider.Access.WRITE);
   }
 
   /** Creates a sparse raw file of {@code size} bytes. */

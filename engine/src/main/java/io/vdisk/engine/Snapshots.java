@@ -36,7 +36,8 @@ public final class Snapshots {
   /** True when another image in {@code image}'s directory names it as its parent. */
   public static boolean hasChildren(Path image) throws IOException {
     UUID uuid;
-    try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(image, true), true)) {
+    try (VhdImage img =
+        VhdImage.open(StorageProvider.FILES.open(image, StorageProvider.Access.PEEK), true)) {
       uuid = img.footer().uniqueId();
     }
     return !Coalescer.childrenOf(

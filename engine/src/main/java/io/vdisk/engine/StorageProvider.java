@@ -12,7 +12,25 @@ import java.nio.file.StandardCopyOption;
  * crash safety across files.
  */
 public interface StorageProvider {
-  Storage open(Path path, boolean readOnly) throws IOException;
+  /** How a file is opened, and so which lock it holds while open ({@link ImageLock}). */
+  enum Access {
+    /** Read, holding a reader's lock: no writer may open the file meanwhile. */
+    READ,
+    /** Read and write, holding the writer's lock: no other opener at all. */
+    WRITE,
+    /**
+     * Read without a lock ({@code -U}, qemu's {@code force-share}): for metadata scans (an SR's
+     * tree, a directory's children) and for users who accept reading while another writes.
+     */
+    PEEK
+  }
+
+  Storage open(Path path, Access access) throws IOException;
+
+  /** Opens with a reader's or a writer's lock. */
+  default Storage open(Path path, boolean readOnly) throws IOException {
+    return open(path, readOnly ? Access.READ : Access.WRITE);
+  }
 
   /** Creates a new, empty file; fails if it exists. */
   Storage create(Path path) throws IOException;
@@ -50,8 +68,8 @@ public interface StorageProvider {
   StorageProvider FILES =
       new StorageProvider() {
         @Override
-        public Storage open(Path path, boolean readOnly) throws IOException {
-          return FileStorage.open(path, readOnly);
+        public Storage open(Path path, Access access) throws IOException {
+          return FileStorage.open(path, access);
         }
 
         @Override

@@ -48,8 +48,8 @@ public final class CuttingStorage implements StorageProvider {
   }
 
   @Override
-  public Storage open(Path path, boolean readOnly) throws IOException {
-    return new Cut(FILES.open(path, readOnly));
+  public Storage open(Path path, Access access) throws IOException {
+    return new Cut(FILES.open(path, access));
   }
 
   @Override

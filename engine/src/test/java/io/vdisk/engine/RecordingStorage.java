@@ -31,8 +31,8 @@ final class RecordingStorage implements StorageProvider {
   }
 
   @Override
-  public Storage open(Path path, boolean readOnly) throws IOException {
-    Storage s = FILES.open(path, readOnly);
+  public Storage open(Path path, Access access) throws IOException {
+    Storage s = FILES.open(path, access);
     return path.equals(recorded) ? new Recorder(s) : s;
   }
 

@@ -25,6 +25,8 @@ final class CheckCommand extends VdiskCommand {
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Parameters(index = "0", paramLabel = "FILE")
   Path file;
 
@@ -39,7 +41,10 @@ final class CheckCommand extends VdiskCommand {
         repaired = true;
       }
     }
-    List<Finding> findings = ImageChecker.check(file);
+    if (repair && share.forceShare) {
+      throw new ErrorHandler.UsageException("--repair writes the image; it cannot be used with -U");
+    }
+    List<Finding> findings = ImageChecker.check(file, share.readAccess());
     if (repair && findings.stream().anyMatch(Finding::repairable)) {
       ImageChecker.repair(file);
       repaired = true;

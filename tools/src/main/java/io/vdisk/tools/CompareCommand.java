@@ -33,6 +33,8 @@ final class CompareCommand extends VdiskCommand {
       description = "Format of B: raw or vhd (default: detected).")
   String formatB;
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Parameters(index = "0", paramLabel = "A")
   Path a;
 
@@ -41,8 +43,8 @@ final class CompareCommand extends VdiskCommand {
 
   @Override
   public Integer call() throws Exception {
-    try (VirtualDisk da = Disks.open(a, ConvertCommand.parseFormat(formatA), true);
-        VirtualDisk db = Disks.open(b, ConvertCommand.parseFormat(formatB), true)) {
+    try (VirtualDisk da = Disks.open(a, ConvertCommand.parseFormat(formatA), share.readAccess());
+        VirtualDisk db = Disks.open(b, ConvertCommand.parseFormat(formatB), share.readAccess())) {
       long common = Math.min(da.size(), db.size());
       if (da.size() != db.size()) {
         out().println("Warning: Image size mismatch!");

@@ -28,6 +28,8 @@ final class ConvertCommand extends VdiskCommand {
       description = "Output format: raw, vhd (dynamic, default) or vhd-fixed.")
   String outputFormat = "vhd";
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Parameters(index = "0", paramLabel = "SRC")
   Path source;
 
@@ -46,7 +48,7 @@ final class ConvertCommand extends VdiskCommand {
                   "unknown output format '" + outputFormat + "': use raw, vhd or vhd-fixed");
         };
     Disks.Format in = parseFormat(sourceFormat);
-    try (VirtualDisk src = Disks.open(source, in, true);
+    try (VirtualDisk src = Disks.open(source, in, share.readAccess());
         ProgressBar bar = new ProgressBar(err(), "convert")) {
       Converter.Result r = Converter.convert(src, destination, target, bar);
       out()

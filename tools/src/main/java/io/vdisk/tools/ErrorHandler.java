@@ -34,7 +34,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     if (ex instanceof UsageException) {
       return ExitCode.USAGE;
     }
-    if (ex instanceof io.vdisk.engine.sr.SrException) {
+    if (ex instanceof io.vdisk.engine.sr.SrException
+        || ex instanceof io.vdisk.engine.ImageRefusedException) {
       return ExitCode.REFUSED;
     }
     if (ex instanceof CorruptImageException || ex instanceof io.vdisk.engine.xva.XvaException) {

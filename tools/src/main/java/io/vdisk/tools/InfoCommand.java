@@ -26,6 +26,8 @@ final class InfoCommand extends VdiskCommand {
   @Parameters(index = "0", paramLabel = "FILE")
   Path file;
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Override
   public Integer call() throws Exception {
     if (Disks.sniff(file) == Disks.Format.RAW) {
@@ -44,7 +46,7 @@ final class InfoCommand extends VdiskCommand {
       }
       return ExitCode.OK;
     }
-    try (DiskChain chain = DiskChain.open(file, true)) {
+    try (DiskChain chain = DiskChain.open(file, share.readAccess())) {
       List<Map<String, Object>> layers = new ArrayList<>();
       for (int i = 0; i < chain.depth(); i++) {
         layers.add(describe(chain.layers().get(i), chain.paths().get(i), i));

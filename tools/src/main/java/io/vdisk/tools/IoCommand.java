@@ -36,13 +36,22 @@ final class IoCommand extends VdiskCommand {
   @Parameters(index = "0", paramLabel = "FILE")
   Path file;
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Override
   public Integer call() throws Exception {
     List<Op> ops = new ArrayList<>();
     for (String c : commands) {
       ops.add(Op.parse(c));
     }
-    try (VirtualDisk disk = Disks.open(file, ConvertCommand.parseFormat(format), readOnly)) {
+    if (share.forceShare && !readOnly) {
+      throw new ErrorHandler.UsageException("-U reads without a lock; it needs -r");
+    }
+    try (VirtualDisk disk =
+        Disks.open(
+            file,
+            ConvertCommand.parseFormat(format),
+            readOnly ? share.readAccess() : io.vdisk.engine.StorageProvider.Access.WRITE)) {
       for (Op op : ops) {
         if (!run(disk, op)) {
           return ExitCode.FAILED;

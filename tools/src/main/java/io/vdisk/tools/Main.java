@@ -53,6 +53,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    io.vdisk.engine.ImageLock.preload();
     System.exit(run(args));
   }
 

@@ -24,12 +24,15 @@ final class MapCommand extends VdiskCommand {
   @Option(names = "-f", paramLabel = "FMT", description = "Format: raw or vhd (default: detected).")
   String format;
 
+  @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
+
   @Parameters(index = "0", paramLabel = "FILE")
   Path file;
 
   @Override
   public Integer call() throws Exception {
-    try (VirtualDisk disk = Disks.open(file, ConvertCommand.parseFormat(format), true)) {
+    try (VirtualDisk disk =
+        Disks.open(file, ConvertCommand.parseFormat(format), share.readAccess())) {
       List<Extent> extents = disk.extents(0, disk.size());
       List<Path> paths = disk instanceof DiskChain c ? c.paths() : List.of(file);
       if (json) {

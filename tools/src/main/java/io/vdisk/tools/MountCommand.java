@@ -43,6 +43,12 @@ final class MountCommand extends VdiskCommand {
       throw new java.nio.file.NoSuchFileException(
           mountpoint.toString(), null, "mount point is not a directory");
     }
+    if (isMounted(mountpoint.toAbsolutePath().normalize())) {
+      throw new java.nio.file.FileSystemException(
+          mountpoint.toString(),
+          null,
+          "is already a mount point; unmount it first (vdisk umount " + mountpoint + ")");
+    }
     return foreground ? runForeground() : startDaemon();
   }
 
@@ -108,7 +114,7 @@ final class MountCommand extends VdiskCommand {
             .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (System.nanoTime() < deadline) {
-      if (isMounted(abs)) {
+      if (isMounted(abs) && p.isAlive()) {
         out().println("mounted " + source + " on " + abs + " (daemon pid " + p.pid() + ")");
         return ExitCode.OK;
       }

@@ -59,7 +59,8 @@ final class SrTree {
           continue;
         }
         String vdi = name.substring(0, name.length() - 4);
-        try (VhdImage img = VhdImage.open(StorageProvider.FILES.open(f, true), true)) {
+        try (VhdImage img =
+            VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
           nodes.put(
               vdi,
               new Node(

@@ -229,11 +229,10 @@ public final class StorageRepository implements Closeable {
   }
 
   public VirtualDisk openVdi(String uuid, boolean readOnly, String purpose) throws IOException {
-    Catalog.Vdi v = record(uuid);
-    if (!readOnly && (v.readOnly() || !v.managed() || isTemplateDisk(uuid))) {
-      throw new SrException(
-          SrException.Kind.READ_ONLY,
-          "VDI " + uuid + " is read-only (a snapshot, a template's disk or a base copy)");
+    if (!readOnly) {
+      requireWritableVdi(uuid);
+    } else {
+      record(uuid);
     }
     SrLock l = vdiLock(uuid, !readOnly, purpose);
     try {
@@ -241,6 +240,16 @@ public final class StorageRepository implements Closeable {
     } catch (IOException | RuntimeException e) {
       l.close();
       throw e;
+    }
+  }
+
+  /** Refuses to write a snapshot, a template's disk or a base copy. */
+  void requireWritableVdi(String uuid) throws IOException {
+    Catalog.Vdi v = record(uuid);
+    if (v.readOnly() || !v.managed() || isTemplateDisk(uuid)) {
+      throw new SrException(
+          SrException.Kind.READ_ONLY,
+          "VDI " + uuid + " is read-only (a snapshot, a template's disk or a base copy)");
     }
   }
 
@@ -478,8 +487,14 @@ public final class StorageRepository implements Closeable {
 
   public void resizeVdi(String uuid, long size) throws IOException {
     requireWritable();
-    try (VirtualDisk c = openVdi(uuid, false, "vdi-resize")) {
-      if (size < c.size()) {
+    requireWritableVdi(uuid);
+    // The VDI's lock, not an open chain: the resize opens (or rewrites) the file itself.
+    try (SrLock l = vdiLock(uuid, true, "vdi-resize")) {
+      long current;
+      try (DiskChain c = chain(uuid, true)) {
+        current = c.size();
+      }
+      if (size < current) {
         throw new SrException(
             SrException.Kind.INVALID,
             "VDI "
@@ -487,7 +502,7 @@ public final class StorageRepository implements Closeable {
                 + ": disk-size "
                 + size
                 + " is smaller than "
-                + c.size()
+                + current
                 + "; VDIs only grow");
       }
       Resizer.resize(provider, file(uuid), size, false);

@@ -210,4 +210,48 @@ class SrStoryTest {
           .hasMessageContaining("in use by pid " + ProcessHandle.current().pid());
     }
   }
+
+  @Test
+  void resizeGrowsALeafAndRefusesSnapshotsAndShrinking() throws Exception {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
+      String disk = sr.createVdi("a", "", SIZE);
+      write(sr, disk, 4096, 4096, 0x31);
+      byte[] before = read(sr, disk);
+      sr.resizeVdi(disk, 3 * SIZE);
+      byte[] after = read(sr, disk);
+      assertThat(after.length).isEqualTo(3 * (int) SIZE);
+      assertThat(Arrays.copyOf(after, (int) SIZE)).isEqualTo(before);
+      assertThat(sr.vdi(disk).virtualSize()).isEqualTo(3 * SIZE);
+      assertThatThrownBy(() -> sr.resizeVdi(disk, SIZE)).hasMessageContaining("only grow");
+      String snap = sr.snapshotVdi(disk);
+      assertThatThrownBy(() -> sr.resizeVdi(snap, 4 * SIZE)).hasMessageContaining("read-only");
+      try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true)) {
+        assertThatThrownBy(() -> sr.resizeVdi(disk, 4 * SIZE))
+            .isInstanceOf(SrException.class)
+            .hasMessageContaining("in use");
+      }
+    }
+  }
+
+  @Test
+  void importReplacesTheContentsWholeAndKeepsTheUuid() throws Exception {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
+      String disk = sr.createVdi("a", "", SIZE);
+      write(sr, disk, 0, 4096, 0x41);
+      byte[] raw = new byte[(int) SIZE / 2];
+      Arrays.fill(raw, 1 << 20, 2 << 20, (byte) 0x42);
+      Path src = java.nio.file.Files.write(dir.resolve("in.raw"), raw);
+      sr.importVdi(disk, src, io.vdisk.engine.Disks.Format.RAW);
+      byte[] expected = new byte[(int) SIZE];
+      System.arraycopy(raw, 0, expected, 0, raw.length);
+      assertThat(read(sr, disk)).isEqualTo(expected);
+      try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true)) {
+        assertThatThrownBy(() -> sr.importVdi(disk, src, io.vdisk.engine.Disks.Format.RAW))
+            .isInstanceOf(SrException.class)
+            .hasMessageContaining("in use");
+      }
+      assertThat(java.nio.file.Files.list(dir).map(p -> p.getFileName().toString()))
+          .noneMatch(n -> n.startsWith("."));
+    }
+  }
 }
