@@ -65,10 +65,12 @@ public final class Converter {
         return RawDisk.create(p, tmp, size);
       case VHD:
         VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
-        return DiskChain.open(tmp, false, p);
+        return DiskChain.open(
+            tmp, StorageProvider.Access.WRITE, p, null, WriteRule.Grant.NEW_IMAGE);
       case VHD_FIXED:
         VhdCreator.createFixed(p, tmp, VhdCreator.Spec.fixed(size));
-        return DiskChain.open(tmp, false, p);
+        return DiskChain.open(
+            tmp, StorageProvider.Access.WRITE, p, null, WriteRule.Grant.NEW_IMAGE);
       default:
         throw new IllegalArgumentException(target.toString());
     }

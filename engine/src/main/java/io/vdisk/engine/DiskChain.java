@@ -126,6 +126,20 @@ public final class DiskChain implements VirtualDisk {
   public static DiskChain open(
       Path leaf, StorageProvider.Access access, StorageProvider provider, Path confineTo)
       throws IOException {
+    return open(leaf, access, provider, confineTo, WriteRule.Grant.USER);
+  }
+
+  /**
+   * As above; a write open applies {@link WriteRule} to the leaf with {@code grant} once the leaf
+   * is open (and locked), so the decision is made on the image as it is.
+   */
+  public static DiskChain open(
+      Path leaf,
+      StorageProvider.Access access,
+      StorageProvider provider,
+      Path confineTo,
+      WriteRule.Grant grant)
+      throws IOException {
     boolean readOnly = access != StorageProvider.Access.WRITE;
     StorageProvider.Access ancestors =
         access == StorageProvider.Access.PEEK
@@ -135,6 +149,11 @@ public final class DiskChain implements VirtualDisk {
     List<Path> paths = new ArrayList<>();
     try {
       VhdImage current = VhdImage.open(provider.open(leaf, access), readOnly);
+      if (!readOnly) {
+        layers.add(current); // closed on failure below
+        WriteRule.check(leaf, current, grant);
+        layers.clear();
+      }
       Path currentPath = leaf.toAbsolutePath().normalize();
       Set<Path> seenPaths = new HashSet<>();
       Set<UUID> seenIds = new HashSet<>();

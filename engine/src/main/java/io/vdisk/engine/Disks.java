@@ -56,9 +56,16 @@ public final class Disks {
   /** As above, with the lock {@code access} names ({@code PEEK}: none, read-only). */
   public static VirtualDisk open(Path path, Format format, StorageProvider.Access access)
       throws IOException {
+    return open(path, format, access, WriteRule.Grant.USER);
+  }
+
+  /** As above, a write open vouched for by {@code grant} ({@link WriteRule}). */
+  public static VirtualDisk open(
+      Path path, Format format, StorageProvider.Access access, WriteRule.Grant grant)
+      throws IOException {
     Format f = format == null ? sniff(path) : format;
     return f == Format.VHD
-        ? DiskChain.open(path, access, StorageProvider.FILES, null)
+        ? DiskChain.open(path, access, StorageProvider.FILES, null, grant)
         : RawDisk.open(path, access);
   }
 

@@ -35,10 +35,18 @@ public final class Resizer {
 
   public static void resize(StorageProvider p, Path path, long newSize, boolean allowShrink)
       throws IOException {
+    resize(p, path, newSize, allowShrink, WriteRule.Grant.USER);
+  }
+
+  /** As above, after {@link WriteRule} with {@code grant}: a parent others read is refused. */
+  public static void resize(
+      StorageProvider p, Path path, long newSize, boolean allowShrink, WriteRule.Grant grant)
+      throws IOException {
     VhdCreator.validateSize(newSize);
     long oldSize;
     boolean needsRewrite;
     try (VhdImage img = VhdImage.open(p.open(path, false), false)) {
+      WriteRule.check(path, img, grant);
       if (img.isFixed()) {
         throw new UnsupportedImageException(
             path + ": resizing a fixed image is not supported; convert it to dynamic first");

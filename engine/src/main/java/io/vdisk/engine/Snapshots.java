@@ -33,18 +33,6 @@ public final class Snapshots {
     }
   }
 
-  /** True when another image in {@code image}'s directory names it as its parent. */
-  public static boolean hasChildren(Path image) throws IOException {
-    UUID uuid;
-    try (VhdImage img =
-        VhdImage.open(StorageProvider.FILES.open(image, StorageProvider.Access.PEEK), true)) {
-      uuid = img.footer().uniqueId();
-    }
-    return !Coalescer.childrenOf(
-            StorageProvider.FILES, image.toAbsolutePath().normalize().getParent(), uuid)
-        .isEmpty();
-  }
-
   /**
    * Snapshots {@code image} in place, as XenServer's file SR does: its bytes become a hidden,
    * read-only base next to it, and a new empty differencing leaf over that base takes the name.
@@ -59,11 +47,11 @@ public final class Snapshots {
    */
   public static Path snapshotInPlace(StorageProvider provider, Path image) throws IOException {
     Path abs = image.toAbsolutePath().normalize();
-    try (DiskChain c = DiskChain.open(abs, true, provider)) {
-      if (c.leaf().footer().isHidden()) {
-        throw new java.nio.file.AccessDeniedException(
-            abs.toString(), null, "is a hidden base; snapshot one of its children instead");
-      }
+    // Taking the writer's lock proves no one has it open; the rule refuses a base, a parent, or
+    // an SR's VDI (vdi-snapshot does that one).
+    try (DiskChain c =
+        DiskChain.open(abs, StorageProvider.Access.WRITE, provider, null, WriteRule.Grant.USER)) {
+      c.flush();
     }
     String name = abs.getFileName().toString();
     String stem = name.endsWith(".vhd") ? name.substring(0, name.length() - 4) : name;

@@ -1,9 +1,8 @@
 package io.vdisk.fuse;
 
-import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.Disks;
-import io.vdisk.engine.Snapshots;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.WriteRule;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.xva.OvaArchive;
 import io.vdisk.engine.xva.XvaDisk;
@@ -45,16 +44,13 @@ public final class Mounts {
       }
       return out;
     }
-    VirtualDisk d = Disks.open(source, null, readOnly);
-    boolean ro = readOnly;
-    if (d instanceof DiskChain c
-        && !readOnly
-        && (c.leaf().footer().isHidden() || Snapshots.hasChildren(source))) {
-      d.close();
-      d = Disks.open(source, null, true);
-      ro = true;
-    }
-    return Map.of("disk", new DiskFs.Entry(d, ro));
+    // An SR's VDI goes through its SR (its rules and the VDI's lock); anything else is opened
+    // directly, a write open under the engine's WriteRule (a base or a parent is refused).
+    VirtualDisk d =
+        WriteRule.srVdi(source).isPresent()
+            ? StorageRepository.openVdiFile(source, readOnly, "mount")
+            : Disks.open(source, null, readOnly);
+    return Map.of("disk", new DiskFs.Entry(d, readOnly));
   }
 
   private static Map<String, DiskFs.Entry> openSr(Path dir, boolean readOnly) throws IOException {

@@ -1,7 +1,10 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Disks;
+import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.sr.StorageRepository;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +30,14 @@ final class IoCommand extends VdiskCommand {
   @Option(names = "-r", description = "Open read-only.")
   boolean readOnly;
 
+  @Option(
+      names = "--force",
+      description =
+          "Write an image that others read through (a hidden base, or a parent another image in"
+              + " its directory names), knowing that every one of them changes too. Never an SR's"
+              + " VDI, never an image another process has open.")
+  boolean force;
+
   @Option(names = "-f", paramLabel = "FMT", description = "Format: raw or vhd (default: detected).")
   String format;
 
@@ -47,11 +58,7 @@ final class IoCommand extends VdiskCommand {
     if (share.forceShare && !readOnly) {
       throw new ErrorHandler.UsageException("-U reads without a lock; it needs -r");
     }
-    try (VirtualDisk disk =
-        Disks.open(
-            file,
-            ConvertCommand.parseFormat(format),
-            readOnly ? share.readAccess() : io.vdisk.engine.StorageProvider.Access.WRITE)) {
+    try (VirtualDisk disk = open()) {
       for (Op op : ops) {
         if (!run(disk, op)) {
           return ExitCode.FAILED;
@@ -59,6 +66,18 @@ final class IoCommand extends VdiskCommand {
       }
     }
     return ExitCode.OK;
+  }
+
+  /** An SR's VDI file goes through its SR (rules, VDI lock); anything else is opened directly. */
+  private VirtualDisk open() throws java.io.IOException {
+    if (!share.forceShare && WriteRule.srVdi(file).isPresent()) {
+      return StorageRepository.openVdiFile(file, readOnly, "io");
+    }
+    return Disks.open(
+        file,
+        ConvertCommand.parseFormat(format),
+        readOnly ? share.readAccess() : StorageProvider.Access.WRITE,
+        force ? WriteRule.Grant.FORCE : WriteRule.Grant.USER);
   }
 
   private boolean run(VirtualDisk disk, Op op) throws java.io.IOException {

@@ -120,9 +120,13 @@ class FuseIT {
         .ok();
     assertThat(Proc.ok(dir, "debugfs", "-R", "cat two.txt", dir.resolve("c2.raw").toString()).out())
         .contains("second file");
-    Path ro = mount(base);
+    // A parent with children is never mounted for writing (the engine's WriteRule), only read.
+    Path mnt = Files.createDirectories(dir.resolve("mnt-parent"));
+    Proc refused = vdisk("mount", base, mnt.toString());
+    assertThat(refused.exit()).as(refused.out()).isEqualTo(ExitCode.REFUSED);
+    assertThat(refused.out()).contains("is the parent of c1.vhd");
+    Path ro = mount(base, "--read-only");
     assertThat(Files.getPosixFilePermissions(ro.resolve("disk")))
-        .as("a parent with children is read-only")
         .doesNotContain(java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () ->

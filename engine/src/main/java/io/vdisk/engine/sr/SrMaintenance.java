@@ -100,7 +100,7 @@ public final class SrMaintenance {
             && !tree.children(n.vdi()).isEmpty()
             && parent != null
             && tree.children(parent).size() == 1) {
-          Coalescer.Result r = Coalescer.coalesce(sr.provider(), sr.file(n.vdi()), false);
+          Coalescer.Result r = Coalescer.coalesceSrBase(sr.provider(), sr.file(n.vdi()));
           c.transaction(() -> c.deleteVdi(n.vdi()));
           report.add(
               "coalesced base copy "

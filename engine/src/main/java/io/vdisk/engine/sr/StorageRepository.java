@@ -10,6 +10,7 @@ import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.VhdCreator;
 import io.vdisk.engine.VhdImage;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.WriteRule;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -243,6 +244,22 @@ public final class StorageRepository implements Closeable {
     }
   }
 
+  /**
+   * Opens the VDI whose file is {@code vdiFile} ({@code <sr>/<uuid>.vhd}, see {@link
+   * io.vdisk.engine.WriteRule#srVdi}) through its SR: the SR's rules and the VDI's lock apply, as
+   * for {@link #openVdi}; the SR itself is closed again, the disk keeps the VDI's lock.
+   */
+  public static VirtualDisk openVdiFile(Path vdiFile, boolean readOnly, String purpose)
+      throws IOException {
+    String uuid =
+        WriteRule.srVdi(vdiFile)
+            .orElseThrow(() -> new IllegalArgumentException(vdiFile + " is no SR's VDI"));
+    try (StorageRepository sr =
+        open(vdiFile.toAbsolutePath().normalize().getParent(), false, purpose)) {
+      return sr.openVdi(uuid, readOnly, purpose);
+    }
+  }
+
   /** Refuses to write a snapshot, a template's disk or a base copy. */
   void requireWritableVdi(String uuid) throws IOException {
     Catalog.Vdi v = record(uuid);
@@ -255,7 +272,12 @@ public final class StorageRepository implements Closeable {
 
   /** The VDI's chain without its lock, for work done under a lock already held. */
   DiskChain chain(String uuid, boolean readOnly) throws IOException {
-    return DiskChain.open(file(uuid), readOnly, provider, dir);
+    return DiskChain.open(
+        file(uuid),
+        readOnly ? StorageProvider.Access.READ : StorageProvider.Access.WRITE,
+        provider,
+        dir,
+        WriteRule.Grant.CHECKED);
   }
 
   /** The lock of one VDI, in {@code <sr>/locks/}. */
@@ -505,7 +527,7 @@ public final class StorageRepository implements Closeable {
                 + current
                 + "; VDIs only grow");
       }
-      Resizer.resize(provider, file(uuid), size, false);
+      Resizer.resize(provider, file(uuid), size, false, WriteRule.Grant.CHECKED);
     }
   }
 
@@ -527,7 +549,9 @@ public final class StorageRepository implements Closeable {
       Path tmp = dir.resolve("." + uuid + ".import.vhd");
       provider.delete(tmp);
       VhdCreator.createDynamic(provider, tmp, VhdCreator.Spec.dynamic(size));
-      try (DiskChain out = DiskChain.open(tmp, false, provider, dir)) {
+      try (DiskChain out =
+          DiskChain.open(
+              tmp, StorageProvider.Access.WRITE, provider, dir, WriteRule.Grant.NEW_IMAGE)) {
         Converter.copy(src, out, Converter.Progress.NONE);
         out.flush();
       } catch (IOException | RuntimeException ex) {

@@ -4,6 +4,7 @@ import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.VhdCreator;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.WriteRule;
 import io.vdisk.engine.xva.ChunkChecksum;
 import io.vdisk.engine.xva.OvaArchive;
 import io.vdisk.engine.xva.OvaXml;
@@ -312,7 +313,13 @@ public final class XvaTransfer {
                 }
                 VhdCreator.createDynamic(
                     p, tmp(sr, uuid), VhdCreator.Spec.dynamic(disk.virtualSize()));
-                DiskChain c = DiskChain.open(tmp(sr, uuid), false, p, sr.dir());
+                DiskChain c =
+                    DiskChain.open(
+                        tmp(sr, uuid),
+                        StorageProvider.Access.WRITE,
+                        p,
+                        sr.dir(),
+                        WriteRule.Grant.NEW_IMAGE);
                 open.add(c);
                 return (offset, data) -> c.write(offset, data);
               },
