@@ -57,6 +57,7 @@ final class CopyPipeline {
             () -> {
               try {
                 for (Piece p : pieces) {
+                  Cancellation.checkpoint();
                   ByteBuffer b = free.take();
                   b.clear().limit(p.length());
                   if (source.read(p, b)) {
@@ -86,6 +87,7 @@ final class CopyPipeline {
         if (f == END) {
           break;
         }
+        Cancellation.checkpoint();
         sink.write(f.piece(), f.buf());
         written += f.piece().length();
         progress.update(f.piece().offset() + f.piece().length(), total);

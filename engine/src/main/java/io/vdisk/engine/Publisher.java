@@ -7,26 +7,30 @@ import java.nio.file.Path;
 
 /**
  * Makes a file appear whole or not at all: it is written under a temporary name in the same
- * directory ({@code .<name>.<tag>}), made durable by the writer, then renamed over its name. A
- * failure removes the temporary file; a crash may leave it, and the next publish of that name
- * removes it.
+ * directory ({@link TempFiles}), made durable by the writer, then renamed over its name, and the
+ * directory fsynced ({@link StorageProvider#move}). A failure (a cancellation included) removes the
+ * temporary file; a crash may leave it, and the next publish into that directory removes it once
+ * its writer is gone. The one way vdisk makes a file appear.
  */
-final class Publisher {
+public final class Publisher {
   /** Writes the whole file at {@code tmp}, durably (fsync). */
   @FunctionalInterface
-  interface Writer<T> {
+  public interface Writer<T> {
     T writeTo(Path tmp) throws IOException;
   }
 
   private Publisher() {}
 
-  static <T> T publish(StorageProvider p, Path path, String tag, boolean replace, Writer<T> writer)
+  public static <T> T publish(
+      StorageProvider p, Path path, String tag, boolean replace, Writer<T> writer)
       throws IOException {
     if (!replace && Files.exists(path)) {
       throw new FileAlreadyExistsException(
           path.toString(), null, "already exists; remove it first");
     }
-    Path tmp = path.resolveSibling("." + path.getFileName() + "." + tag);
+    Path dir = path.toAbsolutePath().normalize().getParent();
+    TempFiles.sweep(p, dir);
+    Path tmp = TempFiles.next(path, tag);
     p.delete(tmp);
     try {
       T result = writer.writeTo(tmp);

@@ -175,7 +175,7 @@ public final class Resizer {
     int bitmapBytes = VhdLayout.bitmapBytes(bs);
     long span = bitmapBytes + bs;
     try (Storage out = p.create(tmp)) {
-      long next = alignBlock(layout.end(), bitmapBytes);
+      long next = VhdLayout.blockStart(layout.end(), bitmapBytes);
       long dataEnd = layout.end();
       ByteBuffer block = ByteBuffer.allocateDirect((int) span);
       for (int b = 0; b < Math.min(entries, src.bat().size()); b++) {
@@ -191,16 +191,11 @@ public final class Resizer {
           map[b >>> 3] |= (byte) (0x80 >>> (b & 7));
         }
         dataEnd = next + span;
-        next = alignBlock(dataEnd, bitmapBytes);
+        next = VhdLayout.blockStart(dataEnd, bitmapBytes);
       }
       out.write(layout.metadata(footer, header, bat, map), 0);
       out.write(footer.toBuffer(), dataEnd);
       out.force();
     }
-  }
-
-  private static long alignBlock(long end, int bitmapBytes) {
-    long data = end + bitmapBytes;
-    return (data + 4095) / 4096 * 4096 - bitmapBytes;
   }
 }

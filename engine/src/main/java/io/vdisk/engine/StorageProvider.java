@@ -55,7 +55,7 @@ public interface StorageProvider {
 
   /** Writes a small file whole: under a temporary name, fsynced, then renamed over {@code path}. */
   default void writeAtomically(Path path, byte[] content) throws IOException {
-    Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+    Path tmp = TempFiles.next(path, "new");
     Files.deleteIfExists(tmp);
     try (Storage s = create(tmp)) {
       s.write(java.nio.ByteBuffer.wrap(content), 0);

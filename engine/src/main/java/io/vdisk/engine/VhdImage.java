@@ -61,7 +61,6 @@ public final class VhdImage implements Closeable {
   private static final int DIRTY_LIMIT = 4096;
 
   private static final int CACHE_LIMIT = 2048;
-  private static final int DATA_ALIGN = 4096;
 
   private final Storage storage;
   private final boolean readOnly;
@@ -384,7 +383,7 @@ public final class VhdImage implements Closeable {
 
   /** Reserves the next block position after everything; the block becomes visible at flush. */
   private void allocate(int block) throws IOException {
-    long start = alignBlockStart(dataEnd);
+    long start = VhdLayout.blockStart(dataEnd, bitmapBytes);
     long end = Math.addExact(start, (long) bitmapBytes + blockSize);
     if (start / VhdLayout.SECTOR >= 0xFFFF_FFFFL) {
       throw new UnsupportedImageException(
@@ -420,12 +419,6 @@ public final class VhdImage implements Closeable {
       zeros.clear().limit((int) Math.min(zeros.capacity(), to - p));
       storage.write(zeros, p);
     }
-  }
-
-  private long alignBlockStart(long end) {
-    long dataStart = end + bitmapBytes;
-    long aligned = (dataStart + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
-    return aligned - bitmapBytes;
   }
 
   private void markFull(int block) {

@@ -169,8 +169,8 @@ public final class ForeignImage {
     long next = layout.end();
     List<long[]> placed = new ArrayList<>();
     for (Map.Entry<Integer, Block> e : blocks.entrySet()) {
-      long dataStart = (next + bitmapBytes + 4095) / 4096 * 4096;
-      long start = dataStart - bitmapBytes;
+      long start = VhdLayout.blockStart(next, bitmapBytes);
+      long dataStart = start + bitmapBytes;
       bat.set(e.getKey(), start / VhdLayout.SECTOR);
       if (batmap && e.getValue().bitmap().isFull()) {
         map[e.getKey() >>> 3] |= (byte) (0x80 >>> (e.getKey() & 7));

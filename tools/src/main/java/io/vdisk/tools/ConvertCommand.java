@@ -33,7 +33,10 @@ final class ConvertCommand extends VdiskCommand {
   @Parameters(index = "0", paramLabel = "SRC")
   Path source;
 
-  @Parameters(index = "1", paramLabel = "DST")
+  @Parameters(
+      index = "1",
+      paramLabel = "DST",
+      description = "The new file, or - for stdout (raw, or a dynamic VHD written in order).")
   Path destination;
 
   @Override
@@ -48,6 +51,21 @@ final class ConvertCommand extends VdiskCommand {
                   "unknown output format '" + outputFormat + "': use raw, vhd or vhd-fixed");
         };
     Disks.Format in = parseFormat(sourceFormat);
+    if (Stdio.isDash(destination.toString())) {
+      if (target == Converter.Target.VHD_FIXED) {
+        throw new ErrorHandler.UsageException("-O vhd-fixed cannot be streamed; use raw or vhd");
+      }
+      try (VirtualDisk src = Disks.open(source, in, share.readAccess())) {
+        java.io.OutputStream out = Stdio.stdout();
+        if (target == Converter.Target.RAW) {
+          io.vdisk.engine.Streams.writeRaw(src, out, Converter.Progress.NONE);
+        } else {
+          io.vdisk.engine.Streams.writeVhd(src, out, Converter.Progress.NONE);
+        }
+        out.flush();
+      }
+      return ExitCode.OK;
+    }
     try (VirtualDisk src = Disks.open(source, in, share.readAccess());
         ProgressBar bar = new ProgressBar(err(), "convert")) {
       Converter.Result r = Converter.convert(src, destination, target, bar);

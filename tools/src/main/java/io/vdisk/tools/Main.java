@@ -1,5 +1,12 @@
 package io.vdisk.tools;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,7 +61,48 @@ public final class Main implements Runnable {
 
   public static void main(String[] args) {
     io.vdisk.engine.ImageLock.preload();
-    System.exit(run(args));
+    CountDownLatch done = new CountDownLatch(1);
+    Thread verb = Thread.currentThread();
+    boolean daemon = args.length > 0 && args[0].equals("mount");
+    if (!daemon) {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(verb, done), "vdisk-signal"));
+    }
+    // System.out swallows write errors; this writer keeps them for the check below.
+    PrintWriter out =
+        new PrintWriter(
+            new OutputStreamWriter(
+                new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8),
+            true);
+    CommandLine cl = commandLine().setOut(out);
+    int code = cl.execute(args);
+    out.flush();
+    if (out.checkError() && code == ExitCode.OK) {
+      cl.getErr().println("vdisk: stdout: write failed (a closed pipe or a full disk)");
+      cl.getErr().flush();
+      code = ExitCode.IO;
+    }
+    done.countDown();
+    System.exit(code);
+  }
+
+  /**
+   * On SIGINT or SIGTERM: asks the running verb to stop at its next checkpoint, so that its own
+   * failure path removes what it was writing and rolls back its journal, and waits for it (the JVM
+   * then exits with 130 or 143). A verb stuck reading a silent pipe is interrupted after a while.
+   */
+  private static void stop(Thread verb, CountDownLatch done) {
+    if (done.getCount() == 0) {
+      return; // a normal exit
+    }
+    io.vdisk.engine.Cancellation.request("a signal");
+    try {
+      if (!done.await(5, TimeUnit.SECONDS)) {
+        verb.interrupt();
+        done.await(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Runs the command line and returns the exit code; used by tests without exiting. */

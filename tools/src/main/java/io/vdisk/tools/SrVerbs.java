@@ -277,7 +277,8 @@ final class SrVerbs {
   @Command(
       name = "vdi-import",
       description =
-          "Replace the contents of uuid= with filename= (format=raw|vhd, default raw), whole.")
+          "Replace the contents of uuid= with filename= (- or a pipe: read as a stream;"
+              + " format=raw|vhd, default raw), whole.")
   static final class VdiImport extends XeCommand {
     @Override
     Set<String> keys() {
@@ -286,10 +287,17 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      sr.importVdi(
-          required(a, "uuid"),
-          Path.of(required(a, "filename")),
-          ConvertCommand.parseFormat(a.getOrDefault("format", "raw")));
+      String filename = required(a, "filename");
+      io.vdisk.engine.Disks.Format format =
+          ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
+      Path p = Path.of(filename);
+      if (!Stdio.isDash(filename) && java.nio.file.Files.isRegularFile(p)) {
+        sr.importVdi(required(a, "uuid"), p, format);
+      } else {
+        try (java.io.InputStream in = Stdio.input(filename)) {
+          sr.importVdi(required(a, "uuid"), in, format, Converter.Progress.NONE);
+        }
+      }
       return ExitCode.OK;
     }
   }
@@ -297,7 +305,8 @@ final class SrVerbs {
   @Command(
       name = "vdi-export",
       description =
-          "Write the contents of uuid= to a new filename= (format=raw|vhd, default raw; sparse).")
+          "Write the contents of uuid= to a new filename= (- for stdout; format=raw|vhd,"
+              + " default raw; a file is sparse).")
   static final class VdiExport extends XeCommand {
     @Override
     Set<String> keys() {
@@ -319,7 +328,14 @@ final class SrVerbs {
             default ->
                 throw new ErrorHandler.UsageException("format= must be raw or vhd, not " + f);
           };
-      sr.exportVdi(required(a, "uuid"), Path.of(required(a, "filename")), t);
+      String filename = required(a, "filename");
+      if (Stdio.isDash(filename)) {
+        java.io.OutputStream out = Stdio.stdout();
+        sr.exportVdi(required(a, "uuid"), out, t, Converter.Progress.NONE);
+        out.flush();
+      } else {
+        sr.exportVdi(required(a, "uuid"), Path.of(filename), t);
+      }
       return ExitCode.OK;
     }
   }

@@ -9,16 +9,12 @@ import io.vdisk.engine.xva.XvaReader;
 import io.vdisk.engine.xva.XvaWriter;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -63,35 +59,19 @@ final class XvaVerbs {
             case "xxhash" -> ChunkChecksum.XXHASH;
             default -> throw new ErrorHandler.UsageException("checksum= must be sha1 or xxhash");
           };
-      if (filename.equals("-")) {
-        XvaTransfer.export(sr, vm, System.out, compression, checksum);
-        System.out.flush();
+      if (Stdio.isDash(filename)) {
+        OutputStream out = Stdio.stdout();
+        XvaTransfer.export(sr, vm, out, compression, checksum);
+        out.flush();
         return ExitCode.OK;
       }
-      Path target = Path.of(filename);
-      if (Files.exists(target)) {
-        throw new FileAlreadyExistsException(filename, null, "already exists; remove it first");
-      }
-      Path dir = target.toAbsolutePath().getParent();
-      Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
-      try {
-        XvaWriter.Result r;
-        try (OutputStream out = Files.newOutputStream(tmp);
-            java.nio.channels.FileChannel ch =
-                java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-          r = XvaTransfer.export(sr, vm, out, compression, checksum);
-          out.flush();
-          ch.force(true);
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        err()
-            .printf(
-                "exported to %s: %d chunks written, %d zero chunks omitted%n",
-                filename, r.chunksWritten(), r.chunksSkipped());
-        return ExitCode.OK;
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      XvaWriter.Result r =
+          XvaTransfer.exportToFile(sr, vm, Path.of(filename), compression, checksum);
+      err()
+          .printf(
+              "exported to %s: %d chunks written, %d zero chunks omitted%n",
+              filename, r.chunksWritten(), r.chunksSkipped());
+      return ExitCode.OK;
     }
   }
 
@@ -118,12 +98,8 @@ final class XvaVerbs {
       String filename = required(a, "filename");
       boolean force = bool(a, "force", false);
       XvaTransfer.Imported r;
-      if (filename.equals("-")) {
-        r = XvaTransfer.importVm(sr, System.in, force);
-      } else {
-        try (InputStream in = Files.newInputStream(Path.of(filename))) {
-          r = XvaTransfer.importVm(sr, in, force);
-        }
+      try (InputStream in = Stdio.input(filename)) {
+        r = XvaTransfer.importVm(sr, in, force);
       }
       for (String w : r.read().warnings()) {
         err().println("vdisk: warning: " + w);
@@ -187,7 +163,7 @@ final class XvaVerbs {
 
     @Override
     public Integer call() throws Exception {
-      try (InputStream in = Files.newInputStream(file)) {
+      try (InputStream in = Stdio.input(file.toString())) {
         Map<String, Object> m = describe(file, XvaReader.readMetadata(in));
         if (json) {
           printJson(m);
@@ -235,7 +211,7 @@ final class XvaVerbs {
 
     @Override
     public Integer call() throws Exception {
-      try (InputStream in = Files.newInputStream(file)) {
+      try (InputStream in = Stdio.input(file.toString())) {
         XvaReader.Result r = XvaReader.read(in, disk -> (offset, data) -> {}, false);
         Map<String, Object> m = describe(file, r);
         new XvaList().print(m, out());

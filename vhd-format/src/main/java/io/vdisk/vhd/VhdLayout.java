@@ -52,6 +52,20 @@ public final class VhdLayout {
     return Math.max(SECTOR, roundUpToSector((entries + 7) / 8));
   }
 
+  /** Blocks keep their data 4 KiB-aligned, as blktap places them (page-aligned I/O). */
+  public static final int DATA_ALIGN = 4096;
+
+  /**
+   * Where a block goes when the file's metadata and blocks end at {@code end}: its bitmap just
+   * before a {@link #DATA_ALIGN}-aligned data start, as blktap does ({@code (bat_sector +
+   * bitmap_sectors) % 8 == 0}). The one placement rule for every writer of new blocks.
+   */
+  public static long blockStart(long end, int bitmapBytes) {
+    long dataStart = Math.addExact(end, bitmapBytes);
+    long aligned = Math.addExact(dataStart, DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+    return aligned - bitmapBytes;
+  }
+
   public static boolean isPowerOfTwo(long v) {
     return v > 0 && (v & (v - 1)) == 0;
   }

@@ -4,15 +4,19 @@ import io.vdisk.engine.Coalescer;
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.Disks;
+import io.vdisk.engine.Publisher;
 import io.vdisk.engine.Resizer;
 import io.vdisk.engine.Snapshots;
 import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.Streams;
 import io.vdisk.engine.VhdCreator;
 import io.vdisk.engine.VhdImage;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -410,10 +414,15 @@ public final class StorageRepository implements Closeable {
       leafDone = l.isDifferencing() && l.header().parentUuid().equals(baseFooter);
     }
     if (!leafDone) {
-      Path tmp = dir.resolve("." + vdi + ".vhd.snapshot");
-      provider.delete(tmp);
-      Snapshots.createChild(provider, file(base), tmp);
-      provider.move(tmp, file(vdi));
+      Publisher.publish(
+          provider,
+          file(vdi),
+          "snapshot",
+          true,
+          tmp -> {
+            Snapshots.createChild(provider, file(base), tmp);
+            return null;
+          });
     }
     if (!Files.exists(file(neu))) {
       Snapshots.createChild(provider, file(base), file(neu));
@@ -537,28 +546,64 @@ public final class StorageRepository implements Closeable {
    * ancestors become garbage for sr-gc).
    */
   public void importVdi(String uuid, Path source, Disks.Format format) throws IOException {
+    replaceContents(
+        uuid,
+        out -> {
+          try (VirtualDisk src = Disks.open(source, format, true)) {
+            if (src.size() > out.size()) {
+              throw new SrException(
+                  SrException.Kind.INVALID,
+                  source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + out.size());
+            }
+            Converter.copy(src, out, Converter.Progress.NONE);
+          }
+        });
+  }
+
+  /** vdi-import from a stream (a pipe, stdin): raw bytes, or a dynamic or fixed VHD. */
+  public void importVdi(
+      String uuid, InputStream in, Disks.Format format, Converter.Progress progress)
+      throws IOException {
+    replaceContents(
+        uuid,
+        out -> {
+          if (format == Disks.Format.VHD) {
+            Streams.readVhd(in, out, progress);
+          } else {
+            Streams.readRaw(in, out, progress);
+          }
+        });
+  }
+
+  /** What fills a VDI's new contents. */
+  @FunctionalInterface
+  private interface Filler {
+    void fill(VirtualDisk out) throws IOException;
+  }
+
+  private void replaceContents(String uuid, Filler filler) throws IOException {
     requireWritable();
-    try (VirtualDisk c = openVdi(uuid, false, "vdi-import");
-        VirtualDisk src = Disks.open(source, format, true)) {
-      long size = c.size();
-      if (src.size() > size) {
-        throw new SrException(
-            SrException.Kind.INVALID,
-            source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + size);
+    requireWritableVdi(uuid);
+    try (SrLock l = vdiLock(uuid, true, "vdi-import")) {
+      long size;
+      try (DiskChain c = chain(uuid, true)) {
+        size = c.size();
       }
-      Path tmp = dir.resolve("." + uuid + ".import.vhd");
-      provider.delete(tmp);
-      VhdCreator.createDynamic(provider, tmp, VhdCreator.Spec.dynamic(size));
-      try (DiskChain out =
-          DiskChain.open(
-              tmp, StorageProvider.Access.WRITE, provider, dir, WriteRule.Grant.NEW_IMAGE)) {
-        Converter.copy(src, out, Converter.Progress.NONE);
-        out.flush();
-      } catch (IOException | RuntimeException ex) {
-        provider.delete(tmp);
-        throw ex;
-      }
-      provider.move(tmp, file(uuid));
+      Publisher.publish(
+          provider,
+          file(uuid),
+          "import",
+          true,
+          tmp -> {
+            VhdCreator.createDynamic(provider, tmp, VhdCreator.Spec.dynamic(size));
+            try (DiskChain out =
+                DiskChain.open(
+                    tmp, StorageProvider.Access.WRITE, provider, dir, WriteRule.Grant.NEW_IMAGE)) {
+              filler.fill(out);
+              out.flush();
+            }
+            return null;
+          });
     }
   }
 
@@ -566,6 +611,17 @@ public final class StorageRepository implements Closeable {
       throws IOException {
     try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
       return Converter.convert(c, target, format, Converter.Progress.NONE);
+    }
+  }
+
+  /** vdi-export to a stream: raw bytes in order, or a dynamic VHD written sequentially. */
+  public long exportVdi(
+      String uuid, OutputStream out, Converter.Target format, Converter.Progress progress)
+      throws IOException {
+    try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
+      return format == Converter.Target.RAW
+          ? Streams.writeRaw(c, out, progress)
+          : Streams.writeVhd(c, out, progress);
     }
   }
 

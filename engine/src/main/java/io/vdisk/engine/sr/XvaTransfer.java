@@ -1,7 +1,9 @@
 package io.vdisk.engine.sr;
 
 import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Publisher;
 import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.TempFiles;
 import io.vdisk.engine.VhdCreator;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
@@ -46,6 +48,34 @@ public final class XvaTransfer {
     v.put("xapi_minor", 20L);
     v.put("export_vsn", 2L);
     return v;
+  }
+
+  /**
+   * Exports to a new file, which appears whole or not at all ({@link Publisher}: written under a
+   * temporary name, fsynced, renamed, the directory fsynced).
+   */
+  public static XvaWriter.Result exportToFile(
+      StorageRepository sr,
+      String vmRef,
+      java.nio.file.Path target,
+      XvaCompression compression,
+      ChunkChecksum checksum)
+      throws IOException {
+    StorageProvider p = sr.provider();
+    return Publisher.publish(
+        p,
+        target,
+        "export",
+        false,
+        tmp -> {
+          try (io.vdisk.engine.Storage s = p.create(tmp);
+              OutputStream out = io.vdisk.engine.Storages.outputStream(s)) {
+            XvaWriter.Result r = export(sr, vmRef, out, compression, checksum);
+            out.flush();
+            s.force();
+            return r;
+          }
+        });
   }
 
   public static XvaWriter.Result export(
@@ -409,7 +439,7 @@ public final class XvaTransfer {
   }
 
   static java.nio.file.Path tmp(StorageRepository sr, String uuid) {
-    return sr.dir().resolve(".xva-import-" + uuid + ".vhd");
+    return TempFiles.next(sr.file(uuid), "import");
   }
 
   private static String str(Object o, String dflt) {

@@ -83,7 +83,9 @@ public final class XvaReader {
           warnings,
           pool);
     } catch (IOException e) {
-      if (e instanceof XvaException || e instanceof SinkException) {
+      if (e instanceof XvaException
+          || e instanceof SinkException
+          || e instanceof io.vdisk.engine.Cancellation.Cancelled) {
         throw e;
       }
       throw new XvaException(
@@ -149,6 +151,7 @@ public final class XvaReader {
         long offset = 0;
         String lastSuffix = "-1";
         while (offset < disk.virtualSize()) {
+          io.vdisk.engine.Cancellation.checkpoint();
           TarArchiveEntry e = next(tar, prefix + "<chunk>");
           if (e == null) {
             throw new XvaException(

@@ -141,6 +141,7 @@ public final class XvaWriter {
             long i = candidates.get(next++);
             window.add(pool.submit(() -> chunk(disk, size, i, checksum)));
           }
+          io.vdisk.engine.Cancellation.checkpoint();
           Chunk c = await(window.removeFirst());
           if (c.data() == null) {
             skipped++;
