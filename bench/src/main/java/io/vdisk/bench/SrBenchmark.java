@@ -4,6 +4,7 @@ import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.Vdis;
 import io.vdisk.engine.sr.Vms;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ public class SrBenchmark {
   public void setUp() throws IOException {
     dir = Files.createTempDirectory("vdisk-bench-sr");
     sr = StorageRepository.create(dir, "bench");
-    String disk = sr.createVdi("root", "", 2L << 30);
+    String disk = Vdis.create(sr, "root", "", 2L << 30);
     try (VirtualDisk d = sr.openVdi(disk, false)) {
       for (int b = 0; b < 512; b++) {
         d.write((long) b * 2 * Chains.BLOCK, Chains.blockData(b));
@@ -60,10 +61,10 @@ public class SrBenchmark {
     Vms.setParams(sr, template, Map.of("is-a-template", "true"));
 
     // A VM whose 1 GiB disk is 10 layers deep, half of its blocks written, dealt over the layers.
-    deepDisk = sr.createVdi("deep", "", 1L << 30);
+    deepDisk = Vdis.create(sr, "deep", "", 1L << 30);
     for (int layer = 0; layer < 10; layer++) {
       if (layer > 0) {
-        sr.snapshotVdi(deepDisk);
+        Vdis.snapshot(sr, deepDisk);
       }
       try (VirtualDisk d = sr.openVdi(deepDisk, false)) {
         for (int b = layer; b < 512; b += 10) {

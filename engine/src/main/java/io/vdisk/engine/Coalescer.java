@@ -2,6 +2,7 @@ package io.vdisk.engine;
 
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.SectorBitmap;
+import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +10,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -38,66 +41,122 @@ public final class Coalescer {
 
   private Coalescer() {}
 
-  /** What a coalesce did. */
-  public record Result(Path child, Path parent, List<Path> relinked, long bytesCopied) {}
+  /**
+   * What a coalesce did; {@code finishedEarlier} when the coalesce asked for had been interrupted
+   * and the journal's recovery has just finished it ({@code parent} is then unknown, null).
+   */
+  public record Result(
+      Path child,
+      Path parent,
+      List<Path> relinked,
+      long bytesCopied,
+      boolean finishedEarlier,
+      List<String> warnings) {}
 
-  /** The journal of one coalesce. */
+  /**
+   * The journal of one coalesce, beside the images in their directory. It names files by their
+   * names in that directory only (never a path), with the UUIDs they must have: recovery checks
+   * every file before it touches one, and sets aside a journal that does not match.
+   */
   record Journal(
       String phase,
-      Path child,
+      String child,
       UUID childUuid,
-      Path parent,
+      String parent,
       UUID parentUuid,
       boolean unhide,
-      List<Path> grandchildren) {
+      List<String> grandchildren) {
+    private static final String FORMAT = "vdisk-coalesce-2";
+
     byte[] encode() {
-      StringBuilder sb = new StringBuilder("vdisk-coalesce 1\n");
-      sb.append("phase ").append(phase).append('\n');
-      sb.append("child ").append(child).append('\n');
-      sb.append("child-uuid ").append(childUuid).append('\n');
-      sb.append("parent ").append(parent).append('\n');
-      sb.append("parent-uuid ").append(parentUuid).append('\n');
-      sb.append("unhide ").append(unhide).append('\n');
-      for (Path g : grandchildren) {
-        sb.append("grandchild ").append(g).append('\n');
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("format", FORMAT);
+      m.put("phase", phase);
+      m.put("child", child);
+      m.put("child-uuid", childUuid.toString());
+      m.put("parent", parent);
+      m.put("parent-uuid", parentUuid.toString());
+      m.put("unhide", Boolean.toString(unhide));
+      for (int i = 0; i < grandchildren.size(); i++) {
+        m.put("grandchild." + i, grandchildren.get(i));
       }
-      return sb.toString().getBytes(StandardCharsets.UTF_8);
+      return JournalCodec.encode(m);
     }
 
-    static Journal decode(Path file, String text) throws CorruptImageException {
-      String phase = null;
-      Path child = null;
-      Path parent = null;
-      UUID cu = null;
-      UUID pu = null;
-      boolean unhide = false;
-      List<Path> g = new ArrayList<>();
-      String[] lines = text.split("\n");
-      if (lines.length == 0 || !lines[0].equals("vdisk-coalesce 1")) {
+    static Journal decode(Path file, byte[] bytes) throws IOException {
+      String text = new String(bytes, StandardCharsets.UTF_8);
+      Map<String, String> m =
+          text.startsWith("vdisk-coalesce 1\n") ? legacy(file, text) : JournalCodec.decode(bytes);
+      if (!FORMAT.equals(m.get("format")) && !text.startsWith("vdisk-coalesce 1\n")) {
         throw new CorruptImageException(file + ": not a vdisk coalesce journal");
       }
-      for (String line : lines) {
+      String phase = m.get("phase");
+      if (!"merge".equals(phase) && !"relink".equals(phase)) {
+        throw new CorruptImageException(file + ": phase '" + Printable.of(phase) + "' unknown");
+      }
+      List<String> g = new ArrayList<>();
+      for (int i = 0; m.containsKey("grandchild." + i); i++) {
+        g.add(name(file, m.get("grandchild." + i)));
+      }
+      return new Journal(
+          phase,
+          name(file, m.get("child")),
+          uuid(file, m.get("child-uuid")),
+          name(file, m.get("parent")),
+          uuid(file, m.get("parent-uuid")),
+          Boolean.parseBoolean(m.get("unhide")),
+          g);
+    }
+
+    /** vdisk 0.1's line format, with absolute paths: accepted when they name this directory. */
+    private static Map<String, String> legacy(Path file, String text) throws IOException {
+      Map<String, String> m = new LinkedHashMap<>();
+      int g = 0;
+      Path dir = file.toAbsolutePath().normalize().getParent();
+      for (String line : text.split("\n")) {
         int sp = line.indexOf(' ');
         if (sp < 0) {
           continue;
         }
         String k = line.substring(0, sp);
         String v = line.substring(sp + 1);
-        switch (k) {
-          case "phase" -> phase = v;
-          case "child" -> child = file.getFileSystem().getPath(v);
-          case "child-uuid" -> cu = UUID.fromString(v);
-          case "parent" -> parent = file.getFileSystem().getPath(v);
-          case "parent-uuid" -> pu = UUID.fromString(v);
-          case "unhide" -> unhide = Boolean.parseBoolean(v);
-          case "grandchild" -> g.add(file.getFileSystem().getPath(v));
-          default -> {}
+        if (k.equals("child") || k.equals("parent") || k.equals("grandchild")) {
+          Path p = file.getFileSystem().getPath(v).toAbsolutePath().normalize();
+          if (!dir.equals(p.getParent())) {
+            throw new CorruptImageException(
+                file + ": names " + Printable.of(v) + ", which is not in its directory");
+          }
+          v = p.getFileName().toString();
         }
+        m.put(k.equals("grandchild") ? "grandchild." + g++ : k, v);
       }
-      if (phase == null || child == null || parent == null || cu == null || pu == null) {
-        throw new CorruptImageException(file + ": incomplete coalesce journal");
+      return m;
+    }
+
+    private static String name(Path file, String n) throws CorruptImageException {
+      if (n == null
+          || n.isEmpty()
+          || n.equals(".")
+          || n.equals("..")
+          || n.contains("/")
+          || n.contains("\\")
+          || n.indexOf('\0') >= 0) {
+        throw new CorruptImageException(
+            file + ": '" + Printable.of(n) + "' is not a file name in the journal's directory");
       }
-      return new Journal(phase, child, cu, parent, pu, unhide, g);
+      return n;
+    }
+
+    private static UUID uuid(Path file, String u) throws CorruptImageException {
+      try {
+        UUID id = UUID.fromString(u == null ? "" : u);
+        if (!id.toString().equals(u)) {
+          throw new IllegalArgumentException();
+        }
+        return id;
+      } catch (IllegalArgumentException e) {
+        throw new CorruptImageException(file + ": '" + Printable.of(u) + "' is not a UUID");
+      }
     }
 
     Journal withPhase(String p) {
@@ -136,7 +195,11 @@ public final class Coalescer {
       StorageProvider p, Path child, boolean force, Converter.Progress progress)
       throws IOException {
     Path c = child.toAbsolutePath().normalize();
-    recover(p, c.getParent());
+    Path dir = c.getParent();
+    Recovery earlier = recover(p, dir);
+    if (earlier.finished().contains(c.getFileName().toString()) && !Files.exists(c)) {
+      return new Result(c, null, List.of(), 0, true, earlier.warnings());
+    }
     Path parent;
     UUID childUuid;
     UUID parentUuid;
@@ -153,81 +216,160 @@ public final class Coalescer {
       childHidden = chain.leaf().footer().isHidden();
       childSize = chain.size();
     }
+    if (!dir.equals(parent.getParent())) {
+      throw new UnsupportedImageException(
+          c
+              + ": its parent "
+              + parent
+              + " is in another directory; coalesce keeps its journal beside both, so they must"
+              + " share one");
+    }
     if (!force) {
-      List<Path> siblings = childrenOf(p, parent.getParent(), parentUuid);
+      List<Path> siblings = childrenOf(p, dir, parentUuid);
       siblings.remove(c);
       if (!siblings.isEmpty()) {
-        throw new java.nio.file.AccessDeniedException(
+        throw new ImageRefusedException(
             parent.toString(),
-            null,
+            ImageRefusedException.Reason.SHARED_BASE,
             "is also the parent of "
                 + siblings.get(0).getFileName()
                 + "; a base shared by siblings is never written (--force to override)");
       }
     }
-    List<Path> grandchildren = childrenOf(p, c.getParent(), childUuid);
+    List<String> grandchildren = new ArrayList<>();
+    for (Path g : childrenOf(p, dir, childUuid)) {
+      grandchildren.add(g.getFileName().toString());
+    }
     Journal j =
         new Journal(
             "merge",
-            c,
+            c.getFileName().toString(),
             childUuid,
-            parent,
+            parent.getFileName().toString(),
             parentUuid,
             !childHidden && grandchildren.isEmpty(),
             grandchildren);
-    Path journal = journalPath(c.getParent(), childUuid);
+    Path journal = journalPath(dir, childUuid);
     p.writeAtomically(journal, j.encode());
-    long copied = finish(p, journal, j, childSize, progress);
-    return new Result(c, parent, grandchildren, copied);
+    long copied = finish(p, dir, journal, j, childSize, progress);
+    List<Path> relinked = new ArrayList<>();
+    for (String g : grandchildren) {
+      relinked.add(dir.resolve(g));
+    }
+    return new Result(c, parent, relinked, copied, false, earlier.warnings());
   }
 
-  /** Finishes every journaled coalesce in {@code dir}; returns how many there were. */
-  public static int recover(StorageProvider p, Path dir) throws IOException {
-    int n = 0;
+  /** What recovery did in a directory: the children whose coalesce it finished, and warnings. */
+  public record Recovery(List<String> finished, List<String> warnings) {}
+
+  /**
+   * Finishes every journaled coalesce in {@code dir}. A journal is input like any file: one that
+   * does not decode, or whose files do not have the UUIDs and parent it names, is set aside as
+   * {@code .failed} with a warning, and nothing is touched.
+   */
+  public static Recovery recover(StorageProvider p, Path dir) throws IOException {
+    List<String> finished = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    List<Path> journals = new ArrayList<>();
     try (DirectoryStream<Path> ds =
         Files.newDirectoryStream(dir, JOURNAL_PREFIX + "*" + JOURNAL_SUFFIX)) {
-      for (Path journal : ds) {
-        Journal j = Journal.decode(journal, Files.readString(journal, StandardCharsets.UTF_8));
-        long size = -1;
-        if (j.phase().equals("merge") && Files.exists(j.child())) {
-          try (VhdImage ci = VhdImage.open(p.open(j.child(), StorageProvider.Access.PEEK), true)) {
-            size = ci.size();
-          }
+      ds.forEach(journals::add);
+    }
+    for (Path journal : journals) {
+      if (!Files.isRegularFile(journal, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        continue;
+      }
+      Journal j;
+      long size;
+      try {
+        if (Files.size(journal) > JournalCodec.MAX_BYTES) {
+          throw new CorruptImageException(journal + ": too large for a coalesce journal");
         }
-        finish(p, journal, j, size, Converter.Progress.NONE);
-        n++;
+        j = Journal.decode(journal, Files.readAllBytes(journal));
+        size = verify(p, dir, j);
+      } catch (IOException e) {
+        p.move(journal, journal.resolveSibling(journal.getFileName() + ".failed"));
+        warnings.add(
+            "coalesce journal "
+                + journal.getFileName()
+                + " set aside, nothing done: "
+                + Printable.of(e.getMessage()));
+        continue;
+      }
+      finish(p, dir, journal, j, size, Converter.Progress.NONE);
+      finished.add(j.child());
+    }
+    return new Recovery(finished, warnings);
+  }
+
+  /**
+   * Checks that the journal's files are the ones it was written for; returns the child's size for a
+   * merge still to do (-1 when the merge is done).
+   */
+  private static long verify(StorageProvider p, Path dir, Journal j) throws IOException {
+    Path parent = dir.resolve(j.parent());
+    Path child = dir.resolve(j.child());
+    if (!Files.isRegularFile(parent)) {
+      throw new CorruptImageException("its parent " + j.parent() + " is missing");
+    }
+    try (VhdImage pi = VhdImage.open(p.open(parent, StorageProvider.Access.PEEK), true)) {
+      if (!pi.footer().uniqueId().equals(j.parentUuid())) {
+        throw new CorruptImageException(
+            j.parent() + " has UUID " + pi.footer().uniqueId() + ", not " + j.parentUuid());
       }
     }
-    return n;
+    if (!Files.exists(child)) {
+      if (j.phase().equals("merge")) {
+        throw new CorruptImageException("the child " + j.child() + " of a merge is missing");
+      }
+      return -1;
+    }
+    try (VhdImage ci = VhdImage.open(p.open(child, StorageProvider.Access.PEEK), true)) {
+      if (!ci.footer().uniqueId().equals(j.childUuid())
+          || !ci.isDifferencing()
+          || !ci.header().parentUuid().equals(j.parentUuid())) {
+        throw new CorruptImageException(
+            j.child() + " is not the child " + j.childUuid() + " of " + j.parentUuid());
+      }
+      return j.phase().equals("merge") ? ci.size() : -1;
+    }
   }
 
   private static long finish(
-      StorageProvider p, Path journal, Journal j, long childSize, Converter.Progress progress)
+      StorageProvider p,
+      Path dir,
+      Path journal,
+      Journal j,
+      long childSize,
+      Converter.Progress progress)
       throws IOException {
+    Path child = dir.resolve(j.child());
+    Path parent = dir.resolve(j.parent());
     long copied = 0;
     if (j.phase().equals("merge")) {
       if (childSize >= 0) {
         long parentSize;
-        try (VhdImage pi = VhdImage.open(p.open(j.parent(), StorageProvider.Access.PEEK), true)) {
+        try (VhdImage pi = VhdImage.open(p.open(parent, StorageProvider.Access.PEEK), true)) {
           parentSize = pi.size();
         }
         if (parentSize < childSize) {
-          Resizer.resize(p, j.parent(), childSize, false, WriteRule.Grant.CHECKED);
+          Resizer.resize(p, parent, childSize, false, WriteRule.Grant.CHECKED);
         }
-        copied = merge(p, j.child(), j.parent(), progress);
+        copied = merge(p, child, parent, progress);
       }
       j = j.withPhase("relink");
       p.writeAtomically(journal, j.encode());
     }
-    try (VhdImage pi = VhdImage.open(p.open(j.parent(), !j.unhide()), !j.unhide())) {
-      for (Path g : j.grandchildren()) {
+    try (VhdImage pi = VhdImage.open(p.open(parent, !j.unhide()), !j.unhide())) {
+      for (String name : j.grandchildren()) {
+        Path g = dir.resolve(name);
         if (!Files.exists(g)) {
           continue;
         }
         try (VhdImage gi = VhdImage.open(p.open(g, false), false)) {
-          UUID current = gi.header().parentUuid();
-          if (current.equals(j.childUuid()) || current.equals(j.parentUuid())) {
-            VhdCreator.ParentLink link = VhdCreator.linkTo(g, j.parent(), pi.footer());
+          UUID current = gi.isDifferencing() ? gi.header().parentUuid() : null;
+          if (j.childUuid().equals(current) || j.parentUuid().equals(current)) {
+            VhdCreator.ParentLink link = VhdCreator.linkTo(g, parent, pi.footer());
             VhdParent.relink(gi, link.uuid(), link.timestamp(), link.name(), link.relativePath());
           }
         }
@@ -236,7 +378,7 @@ public final class Coalescer {
         pi.setHidden(false);
       }
     }
-    p.delete(j.child());
+    p.delete(child);
     p.delete(journal);
     return copied;
   }

@@ -1,6 +1,7 @@
 package io.vdisk.engine;
 
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.Vdis;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -12,7 +13,7 @@ class SrVdiContractTest extends VirtualDiskContract {
   @Override
   Fixture create(Path dir, int blockSize, byte[] content) throws java.io.IOException {
     StorageRepository sr = StorageRepository.create(dir.resolve("sr"), "test");
-    String vdi = sr.createVdi("disk", "", content.length);
+    String vdi = Vdis.create(sr, "disk", "", content.length);
     writeContent(sr.openVdi(vdi, false), content);
     return new Fixture() {
       @Override

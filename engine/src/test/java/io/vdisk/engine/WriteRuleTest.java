@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.Vdis;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,7 +85,7 @@ class WriteRuleTest {
     Path srDir = dir.resolve("sr");
     String vdi;
     try (StorageRepository sr = StorageRepository.create(srDir, "test")) {
-      vdi = sr.createVdi("d", "", 4L << 20);
+      vdi = Vdis.create(sr, "d", "", 4L << 20);
     }
     Path file = srDir.resolve(vdi + ".vhd");
     String hash = sha(file);

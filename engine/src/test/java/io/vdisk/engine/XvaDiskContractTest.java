@@ -1,6 +1,7 @@
 package io.vdisk.engine;
 
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.Vdis;
 import io.vdisk.engine.sr.Vms;
 import io.vdisk.engine.sr.XvaTransfer;
 import io.vdisk.engine.xva.ChunkChecksum;
@@ -20,7 +21,7 @@ class XvaDiskContractTest extends VirtualDiskContract {
   Fixture create(Path dir, int blockSize, byte[] content) throws java.io.IOException {
     Path xva = dir.resolve("vm.xva");
     try (StorageRepository sr = StorageRepository.create(dir.resolve("sr"), "test")) {
-      String vdi = sr.createVdi("disk", "", content.length);
+      String vdi = Vdis.create(sr, "disk", "", content.length);
       writeContent(sr.openVdi(vdi, false), content);
       String vm = Vms.create(sr, "vm", "", 1, 1L << 30);
       Vms.createVbd(sr, vm, vdi, "0", true, "RW");

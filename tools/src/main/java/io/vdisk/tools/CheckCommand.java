@@ -35,9 +35,10 @@ final class CheckCommand extends VdiskCommand {
     boolean repaired = false;
     if (repair) {
       Path dir = file.toAbsolutePath().normalize().getParent();
-      int finished = Coalescer.recover(StorageProvider.FILES, dir);
-      if (finished > 0) {
-        out().println("finished " + finished + " interrupted coalesce(s) in " + dir);
+      Coalescer.Recovery r = Coalescer.recover(StorageProvider.FILES, dir);
+      r.warnings().forEach(w -> err().println("vdisk: warning: " + w));
+      if (!r.finished().isEmpty()) {
+        out().println("finished " + r.finished().size() + " interrupted coalesce(s) in " + dir);
         repaired = true;
       }
     }

@@ -28,6 +28,11 @@ final class CoalesceCommand extends VdiskCommand {
     try (ProgressBar bar = new ProgressBar(err(), "coalesce")) {
       r = Coalescer.coalesce(StorageProvider.FILES, child, force, bar);
     }
+    r.warnings().forEach(w -> err().println("vdisk: warning: " + w));
+    if (r.finishedEarlier()) {
+      out().println("Finished the coalesce of " + child + " that was interrupted earlier");
+      return ExitCode.OK;
+    }
     out()
         .printf(
             "Coalesced %s into %s: %s copied; relinked %d child(ren)%s%n",

@@ -3,6 +3,7 @@ package io.vdisk.tools;
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.sr.SrMaintenance;
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.Vdis;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,17 +65,25 @@ final class SrVerbs {
 
   @Command(
       name = "sr-scan",
-      description = "Reconcile the catalog with the SR's files; report what changed.")
+      description = {
+        "Reconcile the catalog with the SR's files; report what changed, and journal records",
+        "that could be neither finished nor rolled back (clear-failed=true removes those once",
+        "reported: a person has looked at them)."
+      })
   static final class Scan extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of();
+      return Set.of("clear-failed");
     }
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       List<String> report = SrMaintenance.scan(sr);
       report.forEach(out()::println);
+      if (bool(a, "clear-failed", false)) {
+        out().println("cleared " + SrMaintenance.clearFailed(sr) + " record(s) set aside");
+        return ExitCode.OK;
+      }
       if (report.isEmpty()) {
         out().println("catalog and files agree (" + sr.vdis().size() + " VDIs)");
       }
@@ -121,7 +130,8 @@ final class SrVerbs {
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       return created(
-          sr.createVdi(
+          Vdis.create(
+              sr,
               required(a, "name-label"),
               a.getOrDefault("name-description", ""),
               size(a, "virtual-size")));
@@ -196,7 +206,7 @@ final class SrVerbs {
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       Map<String, String> params = new LinkedHashMap<>(a);
       params.remove("uuid");
-      sr.setVdiParams(required(a, "uuid"), params);
+      Vdis.setParams(sr, required(a, "uuid"), params);
       return ExitCode.OK;
     }
   }
@@ -212,7 +222,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(sr.snapshotVdi(required(a, "uuid")));
+      return created(Vdis.snapshot(sr, required(a, "uuid")));
     }
   }
 
@@ -227,7 +237,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(sr.cloneVdi(required(a, "uuid")));
+      return created(Vdis.clone(sr, required(a, "uuid")));
     }
   }
 
@@ -242,7 +252,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(sr.copyVdi(required(a, "uuid"), a.get("name-label")));
+      return created(Vdis.copy(sr, required(a, "uuid"), a.get("name-label")));
     }
   }
 
@@ -255,7 +265,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      sr.destroyVdi(required(a, "uuid"));
+      Vdis.destroy(sr, required(a, "uuid"));
       return ExitCode.OK;
     }
   }
@@ -269,7 +279,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      sr.resizeVdi(required(a, "uuid"), size(a, "disk-size"));
+      Vdis.resize(sr, required(a, "uuid"), size(a, "disk-size"));
       return ExitCode.OK;
     }
   }
@@ -291,11 +301,12 @@ final class SrVerbs {
       io.vdisk.engine.Disks.Format format =
           ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
       Path p = Path.of(filename);
-      if (!Stdio.isDash(filename) && java.nio.file.Files.isRegularFile(p)) {
-        sr.importVdi(required(a, "uuid"), p, format);
+      if (!Stdio.isDash(filename)
+          && (java.nio.file.Files.isRegularFile(p) || !java.nio.file.Files.exists(p))) {
+        Vdis.importFrom(sr, required(a, "uuid"), p, format);
       } else {
         try (java.io.InputStream in = Stdio.input(filename)) {
-          sr.importVdi(required(a, "uuid"), in, format, Converter.Progress.NONE);
+          Vdis.importFrom(sr, required(a, "uuid"), in, format, Converter.Progress.NONE);
         }
       }
       return ExitCode.OK;
@@ -331,10 +342,10 @@ final class SrVerbs {
       String filename = required(a, "filename");
       if (Stdio.isDash(filename)) {
         java.io.OutputStream out = Stdio.stdout();
-        sr.exportVdi(required(a, "uuid"), out, t, Converter.Progress.NONE);
+        Vdis.exportTo(sr, required(a, "uuid"), out, t, Converter.Progress.NONE);
         out.flush();
       } else {
-        sr.exportVdi(required(a, "uuid"), Path.of(filename), t);
+        Vdis.exportTo(sr, required(a, "uuid"), Path.of(filename), t);
       }
       return ExitCode.OK;
     }

@@ -87,6 +87,10 @@ abstract class XeCommand extends VdiskCommand {
         mayCreate() && srNamed()
             ? StorageRepository.create(srDir(), spec.name())
             : StorageRepository.open(srDir(), changes(), spec.name())) {
+      for (String w : sr.warnings()) {
+        err().println("vdisk: warning: " + w);
+      }
+      err().flush();
       return run(a, sr);
     }
   }

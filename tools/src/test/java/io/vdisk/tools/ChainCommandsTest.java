@@ -65,7 +65,7 @@ class ChainCommandsTest {
 
     Cli.run("snapshot", f("base.vhd"), f("sibling.vhd")).ok();
     Cli refused = Cli.run("coalesce", f("mid.vhd"));
-    assertThat(refused.exit()).isEqualTo(ExitCode.IO);
+    assertThat(refused.exit()).isEqualTo(ExitCode.REFUSED);
     assertThat(refused.err()).contains("sibling.vhd").contains("never written");
     Files.delete(dir.resolve("sibling.vhd"));
 

@@ -1,27 +1,27 @@
 package io.vdisk.engine.sr;
 
+import io.vdisk.engine.JournalCodec;
+import io.vdisk.engine.Printable;
 import io.vdisk.engine.StorageProvider;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Records of multi-file operations in progress, one small file each in {@code <sr>/journal/}. A
- * record holds everything the operation needs, new UUIDs included, so that running it again from
- * the record finishes it: every step checks what is already done. Written atomically before the
- * first change, removed after the last.
+ * Records of multi-file operations in progress ({@link SrOp}), one small file each in {@code
+ * <sr>/journal/}, written atomically before the first change and removed after the last. Records
+ * are read as hostile input: one that does not decode is set aside as {@code .failed} with one
+ * warning and nothing is done with it.
  */
 final class SrJournal {
-  private static final java.util.concurrent.atomic.AtomicInteger SEQUENCE =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
   private final StorageProvider provider;
   private final Path dir;
@@ -31,98 +31,115 @@ final class SrJournal {
     this.dir = dir;
   }
 
-  /** One record: an operation name and its parameters. */
-  record Entry(Path file, Properties values) {
-    String get(String key) {
-      return values.getProperty(key);
-    }
+  /** One record: its file and its operation. */
+  record Entry(Path file, SrOp op) {}
 
-    String op() {
-      return get("op");
-    }
-  }
-
-  Entry begin(String op, String... keyValues) throws IOException {
+  Entry begin(SrOp op) throws IOException {
     Files.createDirectories(dir);
-    Properties p = new Properties();
-    p.setProperty("op", op);
-    for (int i = 0; i + 1 < keyValues.length; i += 2) {
-      if (keyValues[i + 1] != null) {
-        p.setProperty(keyValues[i], keyValues[i + 1]);
-      }
-    }
     // Names sort by creation: recovery runs the newest first, so an operation nested in another
     // (a VDI clone inside a VM clone) finishes before the one that started it looks at it.
     Path file =
         dir.resolve(
             String.format(
                 "%016d-%06d-%s-%s.journal",
-                System.currentTimeMillis(), SEQUENCE.incrementAndGet(), op, UUID.randomUUID()));
-    StringWriter w = new StringWriter();
-    p.store(w, null);
-    provider.writeAtomically(file, w.toString().getBytes(StandardCharsets.UTF_8));
-    return new Entry(file, p);
+                System.currentTimeMillis(),
+                SEQUENCE.incrementAndGet(),
+                op.op(),
+                UUID.randomUUID()));
+    write(file, SrOp.record(op));
+    return new Entry(file, op);
   }
 
-  /** Adds a key to a record (rewritten atomically), for work whose names appear as it runs. */
-  void note(Entry e, String key, String value) throws IOException {
-    e.values().setProperty(key, value);
-    StringWriter w = new StringWriter();
-    e.values().store(w, null);
-    provider.writeAtomically(e.file(), w.toString().getBytes(StandardCharsets.UTF_8));
+  /** Rewrites a record whose operation learnt more (an import meeting its next disk). */
+  Entry update(Entry e, SrOp op) throws IOException {
+    write(e.file(), SrOp.record(op));
+    return new Entry(e.file(), op);
   }
 
   void end(Entry e) throws IOException {
     provider.delete(e.file());
   }
 
+  private void write(Path file, Map<String, String> values) throws IOException {
+    provider.writeAtomically(file, JournalCodec.encode(values));
+  }
+
   /** Renames a record that cannot be finished to {@code .failed}, with the reason appended. */
-  void setAside(Entry e, Exception why) throws IOException {
-    Path failed = e.file().resolveSibling(e.file().getFileName() + ".failed");
-    StringWriter w = new StringWriter();
-    Properties p = new Properties();
-    p.putAll(e.values());
-    p.setProperty("failure", String.valueOf(why.getMessage()));
-    p.store(w, null);
-    provider.writeAtomically(failed, w.toString().getBytes(StandardCharsets.UTF_8));
-    provider.delete(e.file());
+  void setAside(Path record, Map<String, String> values, Exception why) throws IOException {
+    Path failed = record.resolveSibling(record.getFileName() + ".failed");
+    Map<String, String> m = new LinkedHashMap<>(values);
+    m.put("failure", String.valueOf(why.getMessage()));
+    write(failed, m);
+    provider.delete(record);
   }
 
   /** One line per record set aside: its operation and why it failed. */
   List<String> setAsideRecords() throws IOException {
     List<String> out = new ArrayList<>();
+    for (Path f : list("*.failed")) {
+      Map<String, String> m = read(f);
+      out.add(
+          f.getFileName()
+              + ": "
+              + Printable.of(m.getOrDefault("op", "?"))
+              + " could not be finished: "
+              + Printable.of(m.getOrDefault("failure", "?")));
+    }
+    return out;
+  }
+
+  /** Removes every record set aside; returns how many. */
+  int clearSetAside() throws IOException {
+    List<Path> failed = list("*.failed");
+    for (Path f : failed) {
+      provider.delete(f);
+    }
+    return failed.size();
+  }
+
+  /**
+   * Every record left by an operation that did not finish, newest first; records that do not decode
+   * are set aside, each with a line in {@code warnings}.
+   */
+  List<Entry> pending(List<String> warnings) throws IOException {
+    List<Entry> out = new ArrayList<>();
+    for (Path f : list("*.journal")) {
+      Map<String, String> m = Map.of();
+      try {
+        m = read(f);
+        out.add(new Entry(f, SrOp.decode(m)));
+      } catch (IOException | IllegalArgumentException e) {
+        warnings.add(
+            "journal record "
+                + f.getFileName()
+                + " set aside, nothing done: "
+                + Printable.of(e.getMessage()));
+        setAside(f, m, e instanceof IOException io ? io : new IOException(e.getMessage()));
+      }
+    }
+    out.sort((a, b) -> b.file().getFileName().compareTo(a.file().getFileName()));
+    return out;
+  }
+
+  private List<Path> list(String glob) throws IOException {
+    List<Path> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
       return out;
     }
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.failed")) {
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, glob)) {
       for (Path f : ds) {
-        Properties p = new Properties();
-        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
-        out.add(
-            f.getFileName()
-                + ": "
-                + p.getProperty("op")
-                + " could not be finished: "
-                + p.getProperty("failure"));
+        if (Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          out.add(f);
+        }
       }
     }
     return out;
   }
 
-  /** Every record left by an operation that did not finish, newest first. */
-  List<Entry> pending() throws IOException {
-    List<Entry> out = new ArrayList<>();
-    if (!Files.isDirectory(dir)) {
-      return out;
+  private static Map<String, String> read(Path f) throws IOException {
+    if (Files.size(f) > JournalCodec.MAX_BYTES) {
+      throw new SrOp.MalformedRecord("over " + JournalCodec.MAX_BYTES + " bytes");
     }
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.journal")) {
-      for (Path f : ds) {
-        Properties p = new Properties();
-        p.load(new StringReader(Files.readString(f, StandardCharsets.UTF_8)));
-        out.add(new Entry(f, p));
-      }
-    }
-    out.sort((a, b) -> b.file().getFileName().compareTo(a.file().getFileName()));
-    return out;
+    return JournalCodec.decode(Files.readAllBytes(f));
   }
 }

@@ -70,6 +70,12 @@ public final class SrMaintenance {
     return report;
   }
 
+  /** Removes the journal records set aside as {@code .failed}; returns how many. */
+  public static int clearFailed(StorageRepository sr) throws IOException {
+    sr.requireWritable();
+    return sr.clearFailedJournals();
+  }
+
   /** One GC pass until nothing changes; returns what it did. */
   public static List<String> gc(StorageRepository sr) throws IOException {
     sr.requireWritable();

@@ -1,28 +1,16 @@
 package io.vdisk.engine.sr;
 
 import io.vdisk.engine.Coalescer;
-import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
-import io.vdisk.engine.Disks;
-import io.vdisk.engine.Publisher;
-import io.vdisk.engine.Resizer;
-import io.vdisk.engine.Snapshots;
 import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.Streams;
-import io.vdisk.engine.VhdCreator;
-import io.vdisk.engine.VhdImage;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 
 /**
  * A storage repository as XenServer lays out a file SR: {@code <vdi-uuid>.vhd} files, plus {@code
@@ -45,6 +33,7 @@ public final class StorageRepository implements Closeable {
   private final Catalog catalog;
   private final SrJournal journal;
   private final boolean writable;
+  private final List<String> warnings = new ArrayList<>();
 
   private StorageRepository(
       Path dir, StorageProvider provider, SrLock lock, Catalog catalog, boolean writable) {
@@ -130,10 +119,6 @@ public final class StorageRepository implements Closeable {
 
   Catalog catalog() {
     return catalog;
-  }
-
-  SrJournal journal() {
-    return journal;
   }
 
   StorageProvider provider() {
@@ -290,410 +275,99 @@ public final class StorageRepository implements Closeable {
         dir.resolve("locks").resolve(uuid + ".lock"), exclusive, "VDI " + uuid, purpose);
   }
 
-  public String createVdi(String name, String description, long size) throws IOException {
-    requireWritable();
-    String uuid = UUID.randomUUID().toString();
-    journaled(
-        "vdi-create",
-        "new",
-        uuid,
-        "name",
-        name,
-        "description",
-        description,
-        "size",
-        Long.toString(size));
-    return uuid;
-  }
-
-  private void applyCreate(SrJournal.Entry e) throws IOException {
-    String uuid = e.get("new");
-    if (!Files.exists(file(uuid))) {
-      VhdCreator.createDynamic(
-          provider, file(uuid), VhdCreator.Spec.dynamic(Long.parseLong(e.get("size"))));
-    }
-    catalog.transaction(
-        () ->
-            catalog.putVdi(
-                new Catalog.Vdi(
-                    uuid, e.get("name"), e.get("description"), false, false, null, true)));
-  }
-
-  public void setVdiParams(String uuid, Map<String, String> params) throws IOException {
-    requireWritable();
-    Catalog.Vdi v = record(uuid);
-    String name = params.getOrDefault("name-label", v.name());
-    String desc = params.getOrDefault("name-description", v.description());
-    boolean ro =
-        params.containsKey("read-only")
-            ? Boolean.parseBoolean(params.get("read-only"))
-            : v.readOnly();
-    catalog.transaction(
-        () ->
-            catalog.putVdi(
-                new Catalog.Vdi(uuid, name, desc, ro, v.snapshot(), v.snapshotOf(), v.managed())));
-  }
-
-  /** vdi-snapshot: a read-only point-in-time copy; returns its UUID. */
-  public String snapshotVdi(String uuid) throws IOException {
-    return snapshotOrClone(uuid, true, UUID.randomUUID().toString(), null);
-  }
-
-  /** vdi-clone: a writable copy-on-write copy; returns its UUID. */
-  public String cloneVdi(String uuid) throws IOException {
-    return snapshotOrClone(uuid, false, UUID.randomUUID().toString(), null);
-  }
-
-  String snapshotOrClone(String uuid, boolean snapshot, String newUuid, String name)
-      throws IOException {
-    requireWritable();
-    Catalog.Vdi v = record(uuid);
-    if (!v.managed()) {
-      throw new SrException(
-          SrException.Kind.INVALID, "VDI " + uuid + " is a hidden base copy; snapshot a leaf");
-    }
-    SrTree tree = SrTree.read(dir);
-    if (tree.node(uuid) == null) {
-      throw new SrException(SrException.Kind.NOT_FOUND, "VDI " + uuid + ": file missing");
-    }
-    // An empty differencing leaf is not split again: the new leaf shares its first ancestor
-    // that holds data (vhd-util snapshot), so cloning an unchanged template adds no depth.
-    String anchor = uuid;
-    while (tree.node(anchor).allocatedBlocks() == 0 && tree.parent(anchor) != null) {
-      anchor = tree.parent(anchor);
-    }
-    if (tree.depth(anchor) >= MAX_CHAIN) {
-      throw new SrException(
-          SrException.Kind.INVALID,
-          "VDI "
-              + uuid
-              + ": chain is "
-              + tree.depth(anchor)
-              + " deep; XenServer's limit is "
-              + MAX_CHAIN
-              + " (vdi-copy flattens it)");
-    }
-    String label = name != null ? name : v.name() + (snapshot ? " (snapshot)" : " (clone)");
-    // The VDI's lock before the journal: a refused request must leave nothing to finish later.
-    try (SrLock l = vdiLock(uuid, true, snapshot ? "vdi-snapshot" : "vdi-clone")) {
-      String[] common = {
-        "vdi",
-        uuid,
-        "new",
-        newUuid,
-        "snapshot",
-        Boolean.toString(snapshot),
-        "name",
-        label,
-        "description",
-        v.description()
-      };
-      if (anchor.equals(uuid)) {
-        journaled("vdi-snapshot", concat(common, "base", UUID.randomUUID().toString()));
-      } else {
-        journaled("vdi-link", concat(common, "parent", anchor));
-      }
-    }
-    return newUuid;
-  }
-
-  /** Idempotent steps of a split snapshot (see the class comment). */
-  private void applySnapshot(SrJournal.Entry e) throws IOException {
-    String vdi = e.get("vdi");
-    String base = e.get("base");
-    String neu = e.get("new");
-    if (!Files.exists(file(base))) {
-      provider.link(file(base), file(vdi));
-    }
-    UUID baseFooter;
-    try (VhdImage b = VhdImage.open(provider.open(file(base), true), true)) {
-      baseFooter = b.footer().uniqueId();
-    }
-    boolean leafDone;
-    try (VhdImage l = VhdImage.open(provider.open(file(vdi), true), true)) {
-      leafDone = l.isDifferencing() && l.header().parentUuid().equals(baseFooter);
-    }
-    if (!leafDone) {
-      Publisher.publish(
-          provider,
-          file(vdi),
-          "snapshot",
-          true,
-          tmp -> {
-            Snapshots.createChild(provider, file(base), tmp);
-            return null;
-          });
-    }
-    if (!Files.exists(file(neu))) {
-      Snapshots.createChild(provider, file(base), file(neu));
-    }
-    try (VhdImage b = VhdImage.open(provider.open(file(base), false), false)) {
-      if (!b.footer().isHidden()) {
-        b.setHidden(true);
-      }
-    }
-    catalog.transaction(
-        () -> catalog.putVdi(new Catalog.Vdi(base, "base copy", "", true, false, null, false)));
-    putNewLeaf(e);
-  }
-
-  /** A new leaf on an existing ancestor (the no-new-depth case). */
-  private void applyLink(SrJournal.Entry e) throws IOException {
-    String neu = e.get("new");
-    if (!Files.exists(file(neu))) {
-      Snapshots.createChild(provider, file(e.get("parent")), file(neu));
-    }
-    putNewLeaf(e);
-  }
-
-  /** vdi-copy: the chain flattened into a new standalone VDI, visible only when complete. */
-  public String copyVdi(String uuid, String name) throws IOException {
-    return copyVdi(uuid, name, UUID.randomUUID().toString());
-  }
-
-  String copyVdi(String uuid, String name, String newUuid) throws IOException {
-    requireWritable();
-    Catalog.Vdi v = record(uuid);
-    try (SrLock l = vdiLock(uuid, false, "vdi-copy")) {
-      journaled(
-          "vdi-copy",
-          "vdi",
-          uuid,
-          "new",
-          newUuid,
-          "name",
-          name != null ? name : v.name(),
-          "description",
-          v.description());
-    }
-    return newUuid;
-  }
-
-  private void applyCopy(SrJournal.Entry e) throws IOException {
-    String neu = e.get("new");
-    if (!Files.exists(file(neu))) {
-      try (DiskChain src = chain(e.get("vdi"), true)) {
-        Converter.convert(provider, src, file(neu), Converter.Target.VHD, Converter.Progress.NONE);
-      }
-    }
-    catalog.transaction(
-        () ->
-            catalog.putVdi(
-                new Catalog.Vdi(
-                    neu, e.get("name"), e.get("description"), false, false, null, true)));
-  }
-
-  /** vdi-destroy: refused while a VM uses the VDI or for a base copy with children. */
-  public void destroyVdi(String uuid) throws IOException {
-    requireWritable();
-    Catalog.Vdi v = record(uuid);
-    for (Catalog.Vbd b : catalog.vbds()) {
-      if (b.vdi().equals(uuid)) {
-        throw new SrException(
-            SrException.Kind.IN_USE,
-            "VDI "
-                + uuid
-                + " is in use by VM "
-                + b.vm()
-                + " ("
-                + b.device()
-                + "); destroy the VBD or the VM first");
-      }
-    }
-    if (!SrTree.read(dir).children(uuid).isEmpty()) {
-      throw new SrException(
-          SrException.Kind.IN_USE,
-          "VDI " + uuid + " (" + v.name() + ") has children; it is removed by sr-gc when unused");
-    }
-    try (SrLock l = vdiLock(uuid, true, "vdi-destroy")) {
-      journaled("vdi-destroy", "vdi", uuid);
-    }
-  }
-
-  private void applyDestroy(SrJournal.Entry e) throws IOException {
-    String vdi = e.get("vdi");
-    catalog.transaction(() -> catalog.deleteVdi(vdi));
-    provider.delete(file(vdi));
-  }
-
-  public void resizeVdi(String uuid, long size) throws IOException {
-    requireWritable();
-    requireWritableVdi(uuid);
-    // The VDI's lock, not an open chain: the resize opens (or rewrites) the file itself.
-    try (SrLock l = vdiLock(uuid, true, "vdi-resize")) {
-      long current;
-      try (DiskChain c = chain(uuid, true)) {
-        current = c.size();
-      }
-      if (size < current) {
-        throw new SrException(
-            SrException.Kind.INVALID,
-            "VDI "
-                + uuid
-                + ": disk-size "
-                + size
-                + " is smaller than "
-                + current
-                + "; VDIs only grow");
-      }
-      Resizer.resize(provider, file(uuid), size, false, WriteRule.Grant.CHECKED);
-    }
-  }
-
   /**
-   * vdi-import: replaces the VDI's contents with a raw or VHD file's, whole: the new contents are
-   * written as a standalone image under a temporary name and renamed over the VDI's file (its old
-   * ancestors become garbage for sr-gc).
+   * Writes the journal record, does the work from it, removes the record. When the work fails (an
+   * error, a full disk, a signal, even an {@code Error}), it is rolled back before the failure goes
+   * on, so nothing reported as failed happens later; only when the rollback fails too does the
+   * record stay, for the next open to finish or undo.
    */
-  public void importVdi(String uuid, Path source, Disks.Format format) throws IOException {
-    replaceContents(
-        uuid,
-        out -> {
-          try (VirtualDisk src = Disks.open(source, format, true)) {
-            if (src.size() > out.size()) {
-              throw new SrException(
-                  SrException.Kind.INVALID,
-                  source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + out.size());
-            }
-            Converter.copy(src, out, Converter.Progress.NONE);
-          }
-        });
-  }
-
-  /** vdi-import from a stream (a pipe, stdin): raw bytes, or a dynamic or fixed VHD. */
-  public void importVdi(
-      String uuid, InputStream in, Disks.Format format, Converter.Progress progress)
-      throws IOException {
-    replaceContents(
-        uuid,
-        out -> {
-          if (format == Disks.Format.VHD) {
-            Streams.readVhd(in, out, progress);
-          } else {
-            Streams.readRaw(in, out, progress);
-          }
-        });
-  }
-
-  /** What fills a VDI's new contents. */
-  @FunctionalInterface
-  private interface Filler {
-    void fill(VirtualDisk out) throws IOException;
-  }
-
-  private void replaceContents(String uuid, Filler filler) throws IOException {
-    requireWritable();
-    requireWritableVdi(uuid);
-    try (SrLock l = vdiLock(uuid, true, "vdi-import")) {
-      long size;
-      try (DiskChain c = chain(uuid, true)) {
-        size = c.size();
+  void journaled(SrOp op) throws IOException {
+    SrJournal.Entry e = journal.begin(op);
+    boolean done = false;
+    try {
+      op.apply(this);
+      done = true;
+    } finally {
+      if (!done) {
+        rollBack(e);
       }
-      Publisher.publish(
-          provider,
-          file(uuid),
-          "import",
-          true,
-          tmp -> {
-            VhdCreator.createDynamic(provider, tmp, VhdCreator.Spec.dynamic(size));
-            try (DiskChain out =
-                DiskChain.open(
-                    tmp, StorageProvider.Access.WRITE, provider, dir, WriteRule.Grant.NEW_IMAGE)) {
-              filler.fill(out);
-              out.flush();
-            }
-            return null;
-          });
+    }
+    try {
+      journal.end(e);
+    } catch (IOException leftBehind) {
+      // The work is done and durable; the record left behind is finished (a no-op) and removed
+      // by the next open. Reporting failure here would be a lie.
     }
   }
 
-  public Converter.Result exportVdi(String uuid, Path target, Converter.Target format)
-      throws IOException {
-    try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
-      return Converter.convert(c, target, format, Converter.Progress.NONE);
+  /** Rolls a failed operation back; a rollback that fails leaves the record for recovery. */
+  private void rollBack(SrJournal.Entry e) {
+    try {
+      e.op().rollBack(this);
+      journal.end(e);
+    } catch (IOException | RuntimeException ignored) {
+      // The record stays: the next open of the SR finishes or undoes it.
     }
   }
 
-  /** vdi-export to a stream: raw bytes in order, or a dynamic VHD written sequentially. */
-  public long exportVdi(
-      String uuid, OutputStream out, Converter.Target format, Converter.Progress progress)
-      throws IOException {
-    try (VirtualDisk c = openVdi(uuid, true, "vdi-export")) {
-      return format == Converter.Target.RAW
-          ? Streams.writeRaw(c, out, progress)
-          : Streams.writeVhd(c, out, progress);
-    }
+  /** Adds to the record of an operation that learns what it makes as it goes. */
+  SrJournal.Entry note(SrJournal.Entry e, SrOp op) throws IOException {
+    return journal.update(e, op);
   }
 
-  /** Writes the journal record, does the work from it, removes the record. */
-  private void journaled(String op, String... keyValues) throws IOException {
-    SrJournal.Entry e = journal.begin(op, keyValues);
-    apply(e);
+  SrJournal.Entry begin(SrOp op) throws IOException {
+    return journal.begin(op);
+  }
+
+  void end(SrJournal.Entry e) throws IOException {
     journal.end(e);
   }
 
-  private static String[] concat(String[] a, String... b) {
-    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
-  }
-
-  /** The catalog row of a new leaf made by a snapshot or clone. */
-  private void putNewLeaf(SrJournal.Entry e) throws IOException {
-    boolean snapshot = Boolean.parseBoolean(e.get("snapshot"));
-    catalog.transaction(
-        () ->
-            catalog.putVdi(
-                new Catalog.Vdi(
-                    e.get("new"),
-                    e.get("name"),
-                    e.get("description"),
-                    snapshot,
-                    snapshot,
-                    snapshot ? e.get("vdi") : null,
-                    true)));
-  }
-
   // ---- recovery -----------------------------------------------------------------------------
-
-  void apply(SrJournal.Entry e) throws IOException {
-    switch (e.op()) {
-      case "vdi-create" -> applyCreate(e);
-      case "vdi-snapshot" -> applySnapshot(e);
-      case "vdi-link" -> applyLink(e);
-      case "vdi-copy" -> applyCopy(e);
-      case "vdi-destroy" -> applyDestroy(e);
-      case "xva-import" -> {
-        // An import that did not reach its catalog transaction is undone: it was never
-        // acknowledged, and its data is still in the archive.
-        List<String> files = new ArrayList<>();
-        for (int i = 1; e.get("file." + i) != null; i++) {
-          files.add(e.get("file." + i));
-        }
-        XvaTransfer.rollBack(this, files);
-      }
-      default -> Vms.apply(this, e);
-    }
-  }
 
   /** Journal records that could not be finished, for sr-scan to report. */
   List<String> failedJournals() throws IOException {
     return journal.setAsideRecords();
   }
 
-  /** Finishes what crashed commands left: journaled SR operations, then coalesces. */
+  /** Removes the records set aside (sr-scan clear-failed=true); returns how many. */
+  int clearFailedJournals() throws IOException {
+    return journal.clearSetAside();
+  }
+
+  /** What opening the SR had to say: records set aside, operations rolled back. */
+  public List<String> warnings() {
+    return List.copyOf(warnings);
+  }
+
+  /**
+   * Finishes what crashed commands left: each journaled SR operation is finished, or rolled back
+   * when finishing fails, or set aside when neither works; then coalesces, then stale temporary
+   * files of dead writers go.
+   */
   private void recover() throws IOException {
-    for (SrJournal.Entry e : journal.pending()) {
+    for (SrJournal.Entry e : journal.pending(warnings)) {
       try {
-        apply(e);
+        e.op().apply(this);
         journal.end(e);
-      } catch (IOException | RuntimeException failure) {
-        // A record that cannot be finished must not wedge the SR: set it aside for sr-scan to
-        // report, and let the catalog and files be reconciled from what is there.
-        journal.setAside(e, failure);
+      } catch (IOException | RuntimeException forward) {
+        try {
+          e.op().rollBack(this);
+          journal.end(e);
+          warnings.add(
+              "an interrupted "
+                  + e.op().op()
+                  + " could not be finished ("
+                  + io.vdisk.engine.Printable.of(forward.getMessage())
+                  + "); it was rolled back");
+        } catch (IOException | RuntimeException back) {
+          // A record that can be neither finished nor undone must not wedge the SR: set it aside
+          // for sr-scan to report, and let the catalog and files be reconciled from what is there.
+          journal.setAside(e.file(), SrOp.record(e.op()), forward);
+        }
       }
     }
-    Coalescer.recover(provider, dir);
+    warnings.addAll(Coalescer.recover(provider, dir).warnings());
     // A GC coalesce that finished its files but not its catalog row leaves a base copy's row
     // without a file: forget it (a visible VDI's missing file is for sr-scan to report).
     for (Catalog.Vdi v : catalog.vdis()) {
@@ -701,6 +375,7 @@ public final class StorageRepository implements Closeable {
         catalog.transaction(() -> catalog.deleteVdi(v.uuid()));
       }
     }
+    io.vdisk.engine.TempFiles.sweep(provider, dir);
   }
 
   @Override

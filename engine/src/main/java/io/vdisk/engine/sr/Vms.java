@@ -200,48 +200,37 @@ public final class Vms {
       throws IOException {
     sr.requireWritable();
     Catalog.Vm vm = resolve(sr, ref);
-    List<String> kv =
-        new ArrayList<>(
-            List.of("vm", vm.uuid(), "new", UUID.randomUUID().toString(), "name", name));
-    int i = 0;
+    List<SrOp.Disk> disks = new ArrayList<>();
     for (Catalog.Vbd b : sr.catalog().vbds()) {
       if (b.vm().equals(vm.uuid())) {
-        kv.addAll(
-            List.of(
-                "disk." + i + ".vbd",
-                b.uuid(),
-                "disk." + i + ".vdi",
-                b.vdi(),
-                "disk." + i + ".new-vdi",
-                UUID.randomUUID().toString(),
-                "disk." + i + ".new-vbd",
-                UUID.randomUUID().toString()));
-        i++;
+        disks.add(
+            new SrOp.Disk(
+                b.uuid(), b.vdi(), UUID.randomUUID().toString(), UUID.randomUUID().toString()));
       }
     }
-    kv.addAll(List.of("disks", Integer.toString(i)));
-    SrJournal.Entry e = sr.journal().begin(op, kv.toArray(String[]::new));
-    apply(sr, e);
-    sr.journal().end(e);
-    return e.get("new");
+    String neu = UUID.randomUUID().toString();
+    sr.journaled(
+        switch (op) {
+          case "vm-clone" -> new SrOp.VmClone(vm.uuid(), neu, name, disks);
+          case "vm-snapshot" -> new SrOp.VmSnapshot(vm.uuid(), neu, name, disks);
+          default -> new SrOp.VmCopy(vm.uuid(), neu, name, disks);
+        });
+    return neu;
   }
 
   /** vm-uninstall: the VM and the disks no other VM uses. */
   public static void uninstall(StorageRepository sr, String ref) throws IOException {
     sr.requireWritable();
     Catalog.Vm vm = resolve(sr, ref);
-    List<String> kv = new ArrayList<>(List.of("vm", vm.uuid()));
-    int i = 0;
+    List<String> disks = new ArrayList<>();
+    List<Catalog.Vbd> vbds = new ArrayList<>();
     for (Catalog.Vbd b : sr.catalog().vbds()) {
       if (b.vm().equals(vm.uuid())) {
-        kv.addAll(List.of("disk." + i + ".vdi", b.vdi()));
-        i++;
+        disks.add(b.vdi());
+        vbds.add(b);
       }
     }
-    kv.addAll(List.of("disks", Integer.toString(i)));
-    SrJournal.Entry e = sr.journal().begin("vm-uninstall", kv.toArray(String[]::new));
-    apply(sr, e);
-    sr.journal().end(e);
+    sr.journaled(new SrOp.VmUninstall(vm.uuid(), disks, new SrOp.Fields.VmRow(vm, vbds)));
   }
 
   /** vm-destroy: the VM record and its VBDs; the disks stay. */
@@ -251,65 +240,75 @@ public final class Vms {
     sr.catalog().transaction(() -> sr.catalog().deleteVm(vm.uuid()));
   }
 
-  /** Idempotent steps of the journaled VM verbs, for the first run and for recovery. */
-  static void apply(StorageRepository sr, SrJournal.Entry e) throws IOException {
-    int disks = Integer.parseInt(e.get("disks"));
-    String op = e.op();
-    if (op.equals("vm-uninstall")) {
-      sr.catalog().transaction(() -> sr.catalog().deleteVm(e.get("vm")));
-      for (int i = 0; i < disks; i++) {
-        String vdi = e.get("disk." + i + ".vdi");
-        boolean used = sr.catalog().vbds().stream().anyMatch(b -> b.vdi().equals(vdi));
-        if (!used && sr.catalog().vdi(vdi).isPresent()) {
-          sr.destroyVdi(vdi);
-        }
+  /** The VM's rows, then each disk no other VM uses (each a journaled destroy of its own). */
+  static void applyUninstall(StorageRepository sr, SrOp.VmUninstall op) throws IOException {
+    sr.catalog().transaction(() -> sr.catalog().deleteVm(op.vm()));
+    for (String vdi : op.disks()) {
+      boolean used = sr.catalog().vbds().stream().anyMatch(b -> b.vdi().equals(vdi));
+      if (!used && sr.catalog().vdi(vdi).isPresent()) {
+        Vdis.destroy(sr, vdi);
       }
+    }
+  }
+
+  /** Puts the VM back, with the VBDs of its disks that are still there. */
+  static void undoUninstall(StorageRepository sr, SrOp.VmUninstall op) throws IOException {
+    if (op.row() == null || sr.catalog().vms().stream().anyMatch(v -> v.uuid().equals(op.vm()))) {
       return;
     }
-    if (!op.equals("vm-clone") && !op.equals("vm-copy") && !op.equals("vm-snapshot")) {
-      throw new SrException(SrException.Kind.INVALID, "unknown journal operation " + op);
-    }
+    sr.catalog()
+        .transaction(
+            () -> {
+              sr.catalog().putVm(op.row().vm());
+              for (Catalog.Vbd b : op.row().vbds()) {
+                if (sr.catalog().vdi(b.vdi()).isPresent()) {
+                  sr.catalog().putVbd(b);
+                }
+              }
+            });
+  }
+
+  /** Each disk by its VDI operation (the UUIDs from the record), then the VM and VBD rows. */
+  static void applyDisks(StorageRepository sr, SrOp.VmDisks op) throws IOException {
     Catalog.Vm vm =
         sr.catalog().vms().stream()
-            .filter(v -> v.uuid().equals(e.get("vm")))
+            .filter(v -> v.uuid().equals(op.vm()))
             .findFirst()
             .orElseThrow(
-                () ->
-                    new SrException(SrException.Kind.NOT_FOUND, "VM " + e.get("vm") + " is gone"));
+                () -> new SrException(SrException.Kind.NOT_FOUND, "VM " + op.vm() + " is gone"));
     List<Catalog.Vbd> vbds = sr.catalog().vbds();
     List<Catalog.Vbd> newVbds = new ArrayList<>();
-    for (int i = 0; i < disks; i++) {
-      String vdi = e.get("disk." + i + ".vdi");
-      String newVdi = e.get("disk." + i + ".new-vdi");
-      String oldVbd = e.get("disk." + i + ".vbd");
+    for (SrOp.Disk d : op.disks()) {
       Catalog.Vbd src =
-          vbds.stream().filter(b -> b.uuid().equals(oldVbd)).findFirst().orElseThrow();
-      if (sr.catalog().vdi(newVdi).isEmpty()) {
-        String label = sr.record(vdi).name();
-        switch (op) {
-          case "vm-clone" -> sr.snapshotOrClone(vdi, false, newVdi, label);
-          case "vm-snapshot" -> sr.snapshotOrClone(vdi, true, newVdi, label);
-          default -> sr.copyVdi(vdi, label, newVdi);
+          vbds.stream()
+              .filter(b -> b.uuid().equals(d.vbd()))
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new SrException(
+                          SrException.Kind.NOT_FOUND,
+                          "VBD " + d.vbd() + " of " + op.vm() + " is gone"));
+      if (sr.catalog().vdi(d.newVdi()).isEmpty()) {
+        String label = sr.record(d.vdi()).name();
+        if (op instanceof SrOp.VmCopy) {
+          Vdis.copy(sr, d.vdi(), label, d.newVdi());
+        } else {
+          Vdis.snapshotOrClone(sr, d.vdi(), op instanceof SrOp.VmSnapshot, d.newVdi(), label);
         }
       }
       newVbds.add(
           new Catalog.Vbd(
-              e.get("disk." + i + ".new-vbd"),
-              e.get("new"),
-              newVdi,
-              src.device(),
-              src.bootable(),
-              src.mode()));
+              d.newVbd(), op.neu(), d.newVdi(), src.device(), src.bootable(), src.mode()));
     }
-    boolean snapshot = op.equals("vm-snapshot");
+    boolean snapshot = op instanceof SrOp.VmSnapshot;
     Catalog.Vm copy =
         new Catalog.Vm(
-            e.get("new"),
-            e.get("name"),
+            op.neu(),
+            op.label(),
             vm.description(),
             vm.vcpus(),
             vm.memory(),
-            snapshot || (op.equals("vm-copy") && vm.template()),
+            snapshot || (op instanceof SrOp.VmCopy && vm.template()),
             snapshot,
             snapshot ? vm.uuid() : null,
             vm.otherConfig());
@@ -321,5 +320,22 @@ public final class Vms {
                 sr.catalog().putVbd(b);
               }
             });
+  }
+
+  /**
+   * Undoes a VM operation that failed before its VM row: the new VDIs made so far are destroyed (a
+   * split snapshot's new base stays, as XenServer leaves it, for sr-gc).
+   */
+  static void undoDisks(StorageRepository sr, SrOp.VmDisks op) throws IOException {
+    if (sr.catalog().vms().stream().anyMatch(v -> v.uuid().equals(op.neu()))) {
+      return; // it completed
+    }
+    for (SrOp.Disk d : op.disks()) {
+      if (sr.catalog().vdi(d.newVdi()).isPresent()) {
+        Vdis.destroy(sr, d.newVdi());
+      } else {
+        Vdis.forgetNew(sr, d.newVdi());
+      }
+    }
   }
 }

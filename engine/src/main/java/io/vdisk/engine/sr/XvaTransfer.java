@@ -324,7 +324,8 @@ public final class XvaTransfer {
     List<String> made = new ArrayList<>();
     Map<String, String> vdiByRef = new LinkedHashMap<>();
     List<DiskChain> open = new ArrayList<>();
-    SrJournal.Entry journal = sr.journal().begin("xva-import");
+    SrJournal.Entry[] journal = {sr.begin(new SrOp.XvaImport(List.of()))};
+    boolean committed = false;
     try {
       XvaReader.Result r =
           XvaReader.read(
@@ -333,7 +334,7 @@ public final class XvaTransfer {
                 String uuid = UUID.randomUUID().toString();
                 made.add(uuid);
                 vdiByRef.put(disk.id(), uuid);
-                sr.journal().note(journal, "file." + made.size(), uuid);
+                journal[0] = sr.note(journal[0], new SrOp.XvaImport(List.copyOf(made)));
                 if (disk.virtualSize() <= 0 || disk.virtualSize() % 512 != 0) {
                   throw new XvaException(
                       disk.id()
@@ -412,9 +413,19 @@ public final class XvaTransfer {
                               str(vbd.snapshot().get("mode"), "RW").toUpperCase(Locale.ROOT)));
                 }
               });
-      sr.journal().end(journal);
+      committed = true;
+      try {
+        sr.end(journal[0]);
+      } catch (IOException leftBehind) {
+        // Imported and durable: the next open finds every file in the catalog and only removes
+        // the record. Reporting failure now would be a lie.
+      }
       return new Imported(vmUuid, new ArrayList<>(vdiByRef.values()), r);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
+      if (committed) {
+        throw e;
+      }
+      // Errors too (a StackOverflowError from a hostile ova.xml): nothing half-imported stays.
       for (DiskChain c : open) {
         try {
           c.close();
@@ -422,8 +433,12 @@ public final class XvaTransfer {
           e.addSuppressed(suppressed);
         }
       }
-      rollBack(sr, made);
-      sr.journal().end(journal);
+      try {
+        rollBack(sr, made);
+        sr.end(journal[0]);
+      } catch (IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed); // the record stays; the next open undoes the import
+      }
       throw e;
     }
   }

@@ -23,8 +23,8 @@ class SrCrashTest {
   @TempDir Path tmp;
 
   /** A template (disk with data), one clone VM with its own data, one VDI snapshot. */
-  private static Map<String, String> setUp(StorageRepository sr) throws Exception {
-    String disk = sr.createVdi("root", "", 8L << 20);
+  static Map<String, String> setUp(StorageRepository sr) throws Exception {
+    String disk = Vdis.create(sr, "root", "", 8L << 20);
     SrStoryTest.write(sr, disk, 0, 1 << 20, 0x11);
     String t = Vms.create(sr, "tmpl", "", 1, 1 << 20);
     Vms.createVbd(sr, t, disk, "0", true, "RW");
@@ -32,9 +32,9 @@ class SrCrashTest {
     String vm = Vms.cloneVm(sr, t, "vm");
     String vmDisk = Vms.get(sr, vm).disks().get(0).vdi();
     SrStoryTest.write(sr, vmDisk, 4096, 8192, 0x22);
-    String data = sr.createVdi("data", "", 4L << 20);
+    String data = Vdis.create(sr, "data", "", 4L << 20);
     SrStoryTest.write(sr, data, 512, 512, 0x33);
-    String snap = sr.snapshotVdi(data);
+    String snap = Vdis.snapshot(sr, data);
     SrStoryTest.write(sr, data, 1024, 512, 0x34);
     return Map.of(
         "disk", disk, "template", t, "vm", vm, "vmDisk", vmDisk, "data", data, "snap", snap);
@@ -43,12 +43,12 @@ class SrCrashTest {
   private static void run(StorageRepository sr, String op, Map<String, String> ids)
       throws Exception {
     switch (op) {
-      case "vdi-snapshot" -> sr.snapshotVdi(ids.get("vmDisk"));
+      case "vdi-snapshot" -> Vdis.snapshot(sr, ids.get("vmDisk"));
       case "vm-clone" -> Vms.cloneVm(sr, ids.get("vm"), "vm2");
       case "vm-copy" -> Vms.copyVm(sr, ids.get("vm"), "vm3");
       case "vm-uninstall" -> Vms.uninstall(sr, ids.get("vm"));
       case "gc" -> {
-        sr.destroyVdi(ids.get("snap"));
+        Vdis.destroy(sr, ids.get("snap"));
         SrMaintenance.gc(sr);
       }
       default -> throw new IllegalArgumentException(op);

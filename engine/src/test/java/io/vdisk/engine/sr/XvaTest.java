@@ -36,8 +36,8 @@ class XvaTest {
   void setUp() throws Exception {
     srcDir = tmp.resolve("src");
     try (StorageRepository sr = StorageRepository.create(srcDir, "test")) {
-      String a = sr.createVdi("root", "boot disk", 6L << 20);
-      String b = sr.createVdi("data", "", (3L << 20) + 512); // a short last chunk
+      String a = Vdis.create(sr, "root", "boot disk", 6L << 20);
+      String b = Vdis.create(sr, "data", "", (3L << 20) + 512); // a short last chunk
       SrStoryTest.write(sr, a, 0, 4096, 0x11);
       SrStoryTest.write(sr, a, (4L << 20) + 512, 1024, 0x12);
       SrStoryTest.write(sr, b, 3L << 20, 512, 0x21);

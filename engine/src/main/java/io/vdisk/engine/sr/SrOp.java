@@ -1,0 +1,571 @@
+package io.vdisk.engine.sr;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * One journaled operation of an SR: everything it will make (new UUIDs included) is in the record,
+ * so that running it again finishes it ({@link #apply}, every step checking what is already done),
+ * and a run that failed can be undone ({@link #rollBack}, equally idempotent).
+ *
+ * <p>What happens to a record:
+ *
+ * <ul>
+ *   <li>the verb that wrote it succeeds: the record is removed;
+ *   <li>the verb fails (an error, a full disk, a signal): it rolls the record back before it exits,
+ *       so nothing it reported as failed happens later;
+ *   <li>the process died (kill -9, power loss): the next command that opens the SR for changes
+ *       finishes it, or, when that fails, rolls it back; a record that can be neither is set aside
+ *       as {@code .failed} for {@code sr-scan} to report ({@code clear-failed=true} removes them).
+ * </ul>
+ *
+ * Records are decoded as hostile input: every UUID must be well formed (files are named by UUID
+ * inside the SR, so no record can point outside it), every number must parse; a record that does
+ * not decode is set aside with one warning and nothing is done.
+ */
+sealed interface SrOp
+    permits SrOp.VdiCreate,
+        SrOp.VdiSnapshot,
+        SrOp.VdiLink,
+        SrOp.VdiCopy,
+        SrOp.VdiDestroy,
+        SrOp.VmDisks,
+        SrOp.VmUninstall,
+        SrOp.XvaImport {
+
+  /** The record's {@code op} value. */
+  String op();
+
+  /** The record's other keys (the same as the journals of earlier versions use). */
+  Map<String, String> encode();
+
+  void apply(StorageRepository sr) throws IOException;
+
+  void rollBack(StorageRepository sr) throws IOException;
+
+  /** A record that does not describe an operation vdisk can run. */
+  final class MalformedRecord extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    MalformedRecord(String message) {
+      super(message);
+    }
+  }
+
+  static SrOp decode(Map<String, String> m) throws MalformedRecord {
+    Fields f = new Fields(m);
+    String op = f.str("op");
+    return switch (op) {
+      case "vdi-create" ->
+          new VdiCreate(f.uuid("new"), f.str("name"), f.str("description"), f.size("size"));
+      case "vdi-snapshot" ->
+          new VdiSnapshot(
+              f.uuid("vdi"),
+              f.uuid("base"),
+              f.uuid("new"),
+              f.bool("snapshot"),
+              f.str("name"),
+              f.str("description"));
+      case "vdi-link" ->
+          new VdiLink(
+              f.uuid("vdi"),
+              f.uuid("parent"),
+              f.uuid("new"),
+              f.bool("snapshot"),
+              f.str("name"),
+              f.str("description"));
+      case "vdi-copy" ->
+          new VdiCopy(f.uuid("vdi"), f.uuid("new"), f.str("name"), f.str("description"));
+      case "vdi-destroy" -> new VdiDestroy(f.uuid("vdi"), f.vdiRow("row"));
+      case "vm-clone" -> new VmClone(f.uuid("vm"), f.uuid("new"), f.opt("name"), f.disks());
+      case "vm-copy" -> new VmCopy(f.uuid("vm"), f.uuid("new"), f.opt("name"), f.disks());
+      case "vm-snapshot" -> new VmSnapshot(f.uuid("vm"), f.uuid("new"), f.opt("name"), f.disks());
+      case "vm-uninstall" -> new VmUninstall(f.uuid("vm"), f.vdis("disk.%d.vdi"), f.vmRow());
+      case "xva-import" -> new XvaImport(f.vdis("file.%d"));
+      default -> throw new MalformedRecord("unknown operation '" + op + "'");
+    };
+  }
+
+  /** Encodes with the op name, for the journal file. */
+  static Map<String, String> record(SrOp op) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("op", op.op());
+    m.putAll(op.encode());
+    return m;
+  }
+
+  // ---- VDI operations -------------------------------------------------------------------------
+
+  /** A new empty VDI. */
+  record VdiCreate(String vdi, String name, String description, long size) implements SrOp {
+    @Override
+    public String op() {
+      return "vdi-create";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      return Map.of("new", vdi, "name", name, "description", description, "size", "" + size);
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vdis.applyCreate(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vdis.forgetNew(sr, vdi);
+    }
+  }
+
+  /** XenServer's snapshot/clone of a VDI whose leaf holds data: split it over a new base. */
+  record VdiSnapshot(
+      String vdi, String base, String neu, boolean snapshot, String name, String description)
+      implements SrOp {
+    @Override
+    public String op() {
+      return "vdi-snapshot";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      return Map.of(
+          "vdi",
+          vdi,
+          "base",
+          base,
+          "new",
+          neu,
+          "snapshot",
+          "" + snapshot,
+          "name",
+          name,
+          "description",
+          description);
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vdis.applySnapshot(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vdis.undoSnapshot(sr, this);
+    }
+  }
+
+  /** A snapshot/clone of an empty leaf: a new leaf on its first ancestor with data. */
+  record VdiLink(
+      String vdi, String parent, String neu, boolean snapshot, String name, String description)
+      implements SrOp {
+    @Override
+    public String op() {
+      return "vdi-link";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      return Map.of(
+          "vdi",
+          vdi,
+          "parent",
+          parent,
+          "new",
+          neu,
+          "snapshot",
+          "" + snapshot,
+          "name",
+          name,
+          "description",
+          description);
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vdis.applyLink(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vdis.forgetNew(sr, neu);
+    }
+  }
+
+  /** A full copy: the chain flattened into a new standalone VDI. */
+  record VdiCopy(String vdi, String neu, String name, String description) implements SrOp {
+    @Override
+    public String op() {
+      return "vdi-copy";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      return Map.of("vdi", vdi, "new", neu, "name", name, "description", description);
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vdis.applyCopy(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vdis.forgetNew(sr, neu);
+    }
+  }
+
+  /**
+   * A VDI's file, then its row, removed. {@code row} (absent in records of earlier versions) lets a
+   * failed destroy put the row back when its file is still there.
+   */
+  record VdiDestroy(String vdi, Catalog.Vdi row) implements SrOp {
+    @Override
+    public String op() {
+      return "vdi-destroy";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("vdi", vdi);
+      if (row != null) {
+        Fields.putVdiRow(m, "row", row);
+      }
+      return m;
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vdis.applyDestroy(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vdis.undoDestroy(sr, this);
+    }
+  }
+
+  // ---- VM operations --------------------------------------------------------------------------
+
+  /** One disk of a VM operation: the VBD and VDI it copies, and the UUIDs of the new ones. */
+  record Disk(String vbd, String vdi, String newVdi, String newVbd) {}
+
+  /** vm-clone, vm-copy and vm-snapshot: each disk by a VDI operation, then the VM's rows. */
+  sealed interface VmDisks extends SrOp permits VmClone, VmCopy, VmSnapshot {
+    String vm();
+
+    String neu();
+
+    String label();
+
+    List<Disk> disks();
+
+    @Override
+    default Map<String, String> encode() {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("vm", vm());
+      m.put("new", neu());
+      if (label() != null) {
+        m.put("name", label());
+      }
+      for (int i = 0; i < disks().size(); i++) {
+        Disk d = disks().get(i);
+        m.put("disk." + i + ".vbd", d.vbd());
+        m.put("disk." + i + ".vdi", d.vdi());
+        m.put("disk." + i + ".new-vdi", d.newVdi());
+        m.put("disk." + i + ".new-vbd", d.newVbd());
+      }
+      m.put("disks", "" + disks().size());
+      return m;
+    }
+
+    @Override
+    default void apply(StorageRepository sr) throws IOException {
+      Vms.applyDisks(sr, this);
+    }
+
+    @Override
+    default void rollBack(StorageRepository sr) throws IOException {
+      Vms.undoDisks(sr, this);
+    }
+  }
+
+  record VmClone(String vm, String neu, String label, List<Disk> disks) implements VmDisks {
+    @Override
+    public String op() {
+      return "vm-clone";
+    }
+  }
+
+  record VmCopy(String vm, String neu, String label, List<Disk> disks) implements VmDisks {
+    @Override
+    public String op() {
+      return "vm-copy";
+    }
+  }
+
+  record VmSnapshot(String vm, String neu, String label, List<Disk> disks) implements VmDisks {
+    @Override
+    public String op() {
+      return "vm-snapshot";
+    }
+  }
+
+  /**
+   * vm-uninstall: the VM's rows, then each disk no other VM uses. {@code row} (absent in records of
+   * earlier versions) lets a failed uninstall put the VM back with the disks still there.
+   */
+  record VmUninstall(String vm, List<String> disks, Fields.VmRow row) implements SrOp {
+    @Override
+    public String op() {
+      return "vm-uninstall";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("vm", vm);
+      for (int i = 0; i < disks.size(); i++) {
+        m.put("disk." + i + ".vdi", disks.get(i));
+      }
+      m.put("disks", "" + disks.size());
+      if (row != null) {
+        Fields.putVmRow(m, row);
+      }
+      return m;
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vms.applyUninstall(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vms.undoUninstall(sr, this);
+    }
+  }
+
+  /**
+   * An XVA import: the VDIs it makes, noted as it meets each disk. An import that did not reach its
+   * catalog transaction is undone whether the process failed or died: it was never acknowledged,
+   * and its data is still in the archive.
+   */
+  record XvaImport(List<String> files) implements SrOp {
+    @Override
+    public String op() {
+      return "xva-import";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      Map<String, String> m = new LinkedHashMap<>();
+      for (int i = 0; i < files.size(); i++) {
+        m.put("file." + (i + 1), files.get(i));
+      }
+      return m;
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      XvaTransfer.rollBack(sr, files);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      XvaTransfer.rollBack(sr, files);
+    }
+  }
+
+  /** Typed, checked access to a record's keys. */
+  final class Fields {
+    private static final Pattern UUID =
+        Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    private static final int MAX_DISKS = 4096;
+
+    private final Map<String, String> m;
+
+    Fields(Map<String, String> m) {
+      this.m = m;
+    }
+
+    String str(String key) throws MalformedRecord {
+      String v = m.get(key);
+      if (v == null) {
+        throw new MalformedRecord("missing " + key);
+      }
+      return v;
+    }
+
+    String opt(String key) {
+      return m.get(key);
+    }
+
+    String uuid(String key) throws MalformedRecord {
+      String v = str(key);
+      if (!UUID.matcher(v).matches()) {
+        throw new MalformedRecord(key + " '" + io.vdisk.engine.Printable.of(v) + "' is not a UUID");
+      }
+      return v;
+    }
+
+    boolean bool(String key) throws MalformedRecord {
+      String v = str(key);
+      if (!v.equals("true") && !v.equals("false")) {
+        throw new MalformedRecord(
+            key + " '" + io.vdisk.engine.Printable.of(v) + "' is not a boolean");
+      }
+      return v.equals("true");
+    }
+
+    long size(String key) throws MalformedRecord {
+      try {
+        long v = Long.parseLong(str(key));
+        if (v <= 0 || v > io.vdisk.vhd.VhdLayout.MAX_SIZE) {
+          throw new NumberFormatException();
+        }
+        return v;
+      } catch (NumberFormatException e) {
+        throw new MalformedRecord(key + " is not a size");
+      }
+    }
+
+    int count(String key) throws MalformedRecord {
+      try {
+        int v = Integer.parseInt(str(key));
+        if (v < 0 || v > MAX_DISKS) {
+          throw new NumberFormatException();
+        }
+        return v;
+      } catch (NumberFormatException e) {
+        throw new MalformedRecord(key + " is not a count");
+      }
+    }
+
+    List<Disk> disks() throws MalformedRecord {
+      int n = count("disks");
+      List<Disk> out = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        out.add(
+            new Disk(
+                uuid("disk." + i + ".vbd"),
+                uuid("disk." + i + ".vdi"),
+                uuid("disk." + i + ".new-vdi"),
+                uuid("disk." + i + ".new-vbd")));
+      }
+      return out;
+    }
+
+    /** {@code disk.%d.vdi} for {@code disks} entries, or {@code file.1..} until the first gap. */
+    List<String> vdis(String format) throws MalformedRecord {
+      List<String> out = new ArrayList<>();
+      if (format.startsWith("disk")) {
+        int n = count("disks");
+        for (int i = 0; i < n; i++) {
+          out.add(uuid(String.format(format, i)));
+        }
+      } else {
+        for (int i = 1; m.containsKey(String.format(format, i)) && i <= MAX_DISKS; i++) {
+          out.add(uuid(String.format(format, i)));
+        }
+      }
+      return out;
+    }
+
+    Catalog.Vdi vdiRow(String prefix) throws MalformedRecord {
+      if (!m.containsKey(prefix + ".name")) {
+        return null;
+      }
+      String of = opt(prefix + ".snapshot-of");
+      return new Catalog.Vdi(
+          uuid("vdi"),
+          str(prefix + ".name"),
+          str(prefix + ".description"),
+          bool(prefix + ".read-only"),
+          bool(prefix + ".is-snapshot"),
+          of == null || of.isEmpty() ? null : uuid(prefix + ".snapshot-of"),
+          bool(prefix + ".managed"));
+    }
+
+    static void putVdiRow(Map<String, String> m, String prefix, Catalog.Vdi v) {
+      m.put(prefix + ".name", v.name());
+      m.put(prefix + ".description", v.description());
+      m.put(prefix + ".read-only", "" + v.readOnly());
+      m.put(prefix + ".is-snapshot", "" + v.snapshot());
+      m.put(prefix + ".snapshot-of", v.snapshotOf() == null ? "" : v.snapshotOf());
+      m.put(prefix + ".managed", "" + v.managed());
+    }
+
+    /** A VM's row and its VBD rows, to put back. */
+    record VmRow(Catalog.Vm vm, List<Catalog.Vbd> vbds) {}
+
+    VmRow vmRow() throws MalformedRecord {
+      if (!m.containsKey("row.name")) {
+        return null;
+      }
+      String of = opt("row.snapshot-of");
+      Catalog.Vm vm;
+      try {
+        vm =
+            new Catalog.Vm(
+                uuid("vm"),
+                str("row.name"),
+                str("row.description"),
+                Integer.parseInt(str("row.vcpus")),
+                Long.parseLong(str("row.memory")),
+                bool("row.template"),
+                bool("row.is-snapshot"),
+                of == null || of.isEmpty() ? null : uuid("row.snapshot-of"),
+                str("row.other-config"));
+      } catch (NumberFormatException e) {
+        throw new MalformedRecord("row.vcpus or row.memory is not a number");
+      }
+      List<Catalog.Vbd> vbds = new ArrayList<>();
+      int n = count("row.vbds");
+      for (int i = 0; i < n; i++) {
+        String p = "row.vbd." + i + ".";
+        String mode = str(p + "mode");
+        if (!mode.equals("RW") && !mode.equals("RO")) {
+          throw new MalformedRecord(p + "mode is not RW or RO");
+        }
+        vbds.add(
+            new Catalog.Vbd(
+                uuid(p + "uuid"),
+                vm.uuid(),
+                uuid(p + "vdi"),
+                str(p + "device"),
+                bool(p + "bootable"),
+                mode));
+      }
+      return new VmRow(vm, vbds);
+    }
+
+    static void putVmRow(Map<String, String> m, VmRow r) {
+      Catalog.Vm v = r.vm();
+      m.put("row.name", v.name());
+      m.put("row.description", v.description());
+      m.put("row.vcpus", "" + v.vcpus());
+      m.put("row.memory", "" + v.memory());
+      m.put("row.template", "" + v.template());
+      m.put("row.is-snapshot", "" + v.snapshot());
+      m.put("row.snapshot-of", v.snapshotOf() == null ? "" : v.snapshotOf());
+      m.put("row.other-config", v.otherConfig());
+      m.put("row.vbds", "" + r.vbds().size());
+      for (int i = 0; i < r.vbds().size(); i++) {
+        Catalog.Vbd b = r.vbds().get(i);
+        String p = "row.vbd." + i + ".";
+        m.put(p + "uuid", b.uuid());
+        m.put(p + "vdi", b.vdi());
+        m.put(p + "device", b.device());
+        m.put(p + "bootable", "" + b.bootable());
+        m.put(p + "mode", b.mode());
+      }
+    }
+  }
+}

@@ -1,0 +1,432 @@
+package io.vdisk.engine.sr;
+
+import io.vdisk.engine.Converter;
+import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Disks;
+import io.vdisk.engine.Publisher;
+import io.vdisk.engine.Resizer;
+import io.vdisk.engine.Snapshots;
+import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.Streams;
+import io.vdisk.engine.VhdCreator;
+import io.vdisk.engine.VhdImage;
+import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.WriteRule;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The VDI verbs of an SR, and the idempotent steps of their journaled operations ({@link SrOp}).
+ *
+ * <p>Snapshot and clone work as XenServer's {@code FileVDI._snapshot}: the VDI's file is hard-
+ * linked to a new hidden base copy, a new empty leaf over that base replaces the VDI's file (the
+ * VDI keeps its UUID), and another leaf over the base is the snapshot or clone. A VDI whose leaf
+ * holds no data is not split again: the new leaf goes on its first ancestor that holds data, as
+ * {@code vhd-util snapshot} does, so cloning an unchanged template adds no depth.
+ */
+public final class Vdis {
+  private Vdis() {}
+
+  public static String create(StorageRepository sr, String name, String description, long size)
+      throws IOException {
+    sr.requireWritable();
+    VhdCreator.validateSize(size);
+    String uuid = UUID.randomUUID().toString();
+    sr.journaled(new SrOp.VdiCreate(uuid, name, description, size));
+    return uuid;
+  }
+
+  static void applyCreate(StorageRepository sr, SrOp.VdiCreate op) throws IOException {
+    if (!Files.exists(sr.file(op.vdi()))) {
+      VhdCreator.createDynamic(
+          sr.provider(), sr.file(op.vdi()), VhdCreator.Spec.dynamic(op.size()));
+    }
+    sr.catalog()
+        .transaction(
+            () ->
+                sr.catalog()
+                    .putVdi(
+                        new Catalog.Vdi(
+                            op.vdi(), op.name(), op.description(), false, false, null, true)));
+  }
+
+  /** Undoes a VDI that an operation was making: its file goes, unless the catalog has its row. */
+  static void forgetNew(StorageRepository sr, String vdi) throws IOException {
+    if (sr.catalog().vdi(vdi).isEmpty()) {
+      sr.provider().delete(sr.file(vdi));
+    }
+  }
+
+  public static void setParams(StorageRepository sr, String uuid, Map<String, String> params)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vdi v = sr.record(uuid);
+    String name = params.getOrDefault("name-label", v.name());
+    String desc = params.getOrDefault("name-description", v.description());
+    boolean ro =
+        params.containsKey("read-only")
+            ? Boolean.parseBoolean(params.get("read-only"))
+            : v.readOnly();
+    sr.catalog()
+        .transaction(
+            () ->
+                sr.catalog()
+                    .putVdi(
+                        new Catalog.Vdi(
+                            uuid, name, desc, ro, v.snapshot(), v.snapshotOf(), v.managed())));
+  }
+
+  /** vdi-snapshot: a read-only point-in-time copy; returns its UUID. */
+  public static String snapshot(StorageRepository sr, String uuid) throws IOException {
+    return snapshotOrClone(sr, uuid, true, UUID.randomUUID().toString(), null);
+  }
+
+  /** vdi-clone: a writable copy-on-write copy; returns its UUID. */
+  public static String clone(StorageRepository sr, String uuid) throws IOException {
+    return snapshotOrClone(sr, uuid, false, UUID.randomUUID().toString(), null);
+  }
+
+  static String snapshotOrClone(
+      StorageRepository sr, String uuid, boolean snapshot, String newUuid, String name)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vdi v = sr.record(uuid);
+    if (!v.managed()) {
+      throw new SrException(
+          SrException.Kind.INVALID, "VDI " + uuid + " is a hidden base copy; snapshot a leaf");
+    }
+    SrTree tree = SrTree.read(sr.dir());
+    if (tree.node(uuid) == null) {
+      throw new SrException(SrException.Kind.NOT_FOUND, "VDI " + uuid + ": file missing");
+    }
+    String anchor = uuid;
+    while (tree.node(anchor).allocatedBlocks() == 0 && tree.parent(anchor) != null) {
+      anchor = tree.parent(anchor);
+    }
+    if (tree.depth(anchor) >= StorageRepository.MAX_CHAIN) {
+      throw new SrException(
+          SrException.Kind.INVALID,
+          "VDI "
+              + uuid
+              + ": chain is "
+              + tree.depth(anchor)
+              + " deep; XenServer's limit is "
+              + StorageRepository.MAX_CHAIN
+              + " (vdi-copy flattens it)");
+    }
+    String label = name != null ? name : v.name() + (snapshot ? " (snapshot)" : " (clone)");
+    // The VDI's lock before the journal: a refused request must leave nothing to finish later.
+    try (SrLock l = sr.vdiLock(uuid, true, snapshot ? "vdi-snapshot" : "vdi-clone")) {
+      if (anchor.equals(uuid)) {
+        sr.journaled(
+            new SrOp.VdiSnapshot(
+                uuid, UUID.randomUUID().toString(), newUuid, snapshot, label, v.description()));
+      } else {
+        sr.journaled(new SrOp.VdiLink(uuid, anchor, newUuid, snapshot, label, v.description()));
+      }
+    }
+    return newUuid;
+  }
+
+  /** Idempotent steps of a split snapshot (see the class comment). */
+  static void applySnapshot(StorageRepository sr, SrOp.VdiSnapshot op) throws IOException {
+    StorageProvider p = sr.provider();
+    Path vdi = sr.file(op.vdi());
+    Path base = sr.file(op.base());
+    if (!Files.exists(base)) {
+      p.link(base, vdi);
+    }
+    if (!leafIsChildOf(sr, op.vdi(), op.base())) {
+      Publisher.publish(
+          p,
+          vdi,
+          "snapshot",
+          true,
+          tmp -> {
+            Snapshots.createChild(p, base, tmp);
+            return null;
+          });
+    }
+    if (!Files.exists(sr.file(op.neu()))) {
+      Snapshots.createChild(p, base, sr.file(op.neu()));
+    }
+    try (VhdImage b = VhdImage.open(p.open(base, false), false)) {
+      if (!b.footer().isHidden()) {
+        b.setHidden(true);
+      }
+    }
+    sr.catalog()
+        .transaction(
+            () -> {
+              sr.catalog()
+                  .putVdi(new Catalog.Vdi(op.base(), "base copy", "", true, false, null, false));
+              putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description());
+            });
+  }
+
+  /**
+   * Undoes a split that failed before its catalog rows, as XenServer's {@code _clonecleanup}: the
+   * new leaf goes; when the VDI's name already holds the empty child, the original bytes (the base,
+   * unhidden) are renamed back over it; else the base is only an extra link, removed.
+   */
+  static void undoSnapshot(StorageRepository sr, SrOp.VdiSnapshot op) throws IOException {
+    if (sr.catalog().vdi(op.neu()).isPresent()) {
+      return; // it completed
+    }
+    StorageProvider p = sr.provider();
+    p.delete(sr.file(op.neu()));
+    Path base = sr.file(op.base());
+    if (Files.exists(base)) {
+      if (leafIsChildOf(sr, op.vdi(), op.base())) {
+        try (VhdImage b = VhdImage.open(p.open(base, false), false)) {
+          if (b.footer().isHidden()) {
+            b.setHidden(false);
+          }
+        }
+        p.move(base, sr.file(op.vdi()));
+      } else {
+        p.delete(base);
+      }
+    }
+    sr.catalog().transaction(() -> sr.catalog().deleteVdi(op.base()));
+  }
+
+  private static boolean leafIsChildOf(StorageRepository sr, String vdi, String base)
+      throws IOException {
+    UUID baseFooter;
+    try (VhdImage b =
+        VhdImage.open(sr.provider().open(sr.file(base), StorageProvider.Access.PEEK), true)) {
+      baseFooter = b.footer().uniqueId();
+    }
+    try (VhdImage l =
+        VhdImage.open(sr.provider().open(sr.file(vdi), StorageProvider.Access.PEEK), true)) {
+      return l.isDifferencing() && l.header().parentUuid().equals(baseFooter);
+    }
+  }
+
+  /** A new leaf on an existing ancestor (the no-new-depth case). */
+  static void applyLink(StorageRepository sr, SrOp.VdiLink op) throws IOException {
+    if (!Files.exists(sr.file(op.neu()))) {
+      Snapshots.createChild(sr.provider(), sr.file(op.parent()), sr.file(op.neu()));
+    }
+    sr.catalog()
+        .transaction(
+            () -> putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description()));
+  }
+
+  /** The catalog row of a new leaf made by a snapshot or clone. */
+  private static void putNewLeaf(
+      StorageRepository sr,
+      String of,
+      String neu,
+      boolean snapshot,
+      String name,
+      String description)
+      throws java.sql.SQLException {
+    sr.catalog()
+        .putVdi(
+            new Catalog.Vdi(
+                neu, name, description, snapshot, snapshot, snapshot ? of : null, true));
+  }
+
+  /** vdi-copy: the chain flattened into a new standalone VDI, visible only when complete. */
+  public static String copy(StorageRepository sr, String uuid, String name) throws IOException {
+    return copy(sr, uuid, name, UUID.randomUUID().toString());
+  }
+
+  static String copy(StorageRepository sr, String uuid, String name, String newUuid)
+      throws IOException {
+    sr.requireWritable();
+    Catalog.Vdi v = sr.record(uuid);
+    try (SrLock l = sr.vdiLock(uuid, false, "vdi-copy")) {
+      sr.journaled(
+          new SrOp.VdiCopy(uuid, newUuid, name != null ? name : v.name(), v.description()));
+    }
+    return newUuid;
+  }
+
+  static void applyCopy(StorageRepository sr, SrOp.VdiCopy op) throws IOException {
+    if (!Files.exists(sr.file(op.neu()))) {
+      try (DiskChain src = sr.chain(op.vdi(), true)) {
+        Converter.convert(
+            sr.provider(), src, sr.file(op.neu()), Converter.Target.VHD, Converter.Progress.NONE);
+      }
+    }
+    sr.catalog()
+        .transaction(
+            () ->
+                sr.catalog()
+                    .putVdi(
+                        new Catalog.Vdi(
+                            op.neu(), op.name(), op.description(), false, false, null, true)));
+  }
+
+  /** vdi-destroy: refused while a VM uses the VDI or for a base copy with children. */
+  public static void destroy(StorageRepository sr, String uuid) throws IOException {
+    sr.requireWritable();
+    Catalog.Vdi v = sr.record(uuid);
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vdi().equals(uuid)) {
+        throw new SrException(
+            SrException.Kind.IN_USE,
+            "VDI "
+                + uuid
+                + " is in use by VM "
+                + b.vm()
+                + " ("
+                + b.device()
+                + "); destroy the VBD or the VM first");
+      }
+    }
+    if (!SrTree.read(sr.dir()).children(uuid).isEmpty()) {
+      throw new SrException(
+          SrException.Kind.IN_USE,
+          "VDI " + uuid + " (" + v.name() + ") has children; it is removed by sr-gc when unused");
+    }
+    try (SrLock l = sr.vdiLock(uuid, true, "vdi-destroy")) {
+      sr.journaled(new SrOp.VdiDestroy(uuid, v));
+    }
+  }
+
+  /** The file first, then the row: a failed file removal leaves the VDI whole. */
+  static void applyDestroy(StorageRepository sr, SrOp.VdiDestroy op) throws IOException {
+    sr.provider().delete(sr.file(op.vdi()));
+    sr.catalog().transaction(() -> sr.catalog().deleteVdi(op.vdi()));
+  }
+
+  /** A destroy whose file is gone is finished (its data is gone); else its row is put back. */
+  static void undoDestroy(StorageRepository sr, SrOp.VdiDestroy op) throws IOException {
+    if (!Files.exists(sr.file(op.vdi()))) {
+      sr.catalog().transaction(() -> sr.catalog().deleteVdi(op.vdi()));
+    } else if (op.row() != null && sr.catalog().vdi(op.vdi()).isEmpty()) {
+      sr.catalog().transaction(() -> sr.catalog().putVdi(op.row()));
+    }
+  }
+
+  public static void resize(StorageRepository sr, String uuid, long size) throws IOException {
+    sr.requireWritable();
+    sr.requireWritableVdi(uuid);
+    // The VDI's lock, not an open chain: the resize opens (or rewrites) the file itself.
+    try (SrLock l = sr.vdiLock(uuid, true, "vdi-resize")) {
+      long current;
+      try (DiskChain c = sr.chain(uuid, true)) {
+        current = c.size();
+      }
+      if (size < current) {
+        throw new SrException(
+            SrException.Kind.INVALID,
+            "VDI "
+                + uuid
+                + ": disk-size "
+                + size
+                + " is smaller than "
+                + current
+                + "; VDIs only grow");
+      }
+      Resizer.resize(sr.provider(), sr.file(uuid), size, false, WriteRule.Grant.CHECKED);
+    }
+  }
+
+  /**
+   * vdi-import: replaces the VDI's contents with a raw or VHD file's, whole: the new contents are
+   * written as a standalone image under a temporary name and renamed over the VDI's file (its old
+   * ancestors become garbage for sr-gc).
+   */
+  public static void importFrom(StorageRepository sr, String uuid, Path source, Disks.Format format)
+      throws IOException {
+    replaceContents(
+        sr,
+        uuid,
+        out -> {
+          try (VirtualDisk src = Disks.open(source, format, true)) {
+            if (src.size() > out.size()) {
+              throw new SrException(
+                  SrException.Kind.INVALID,
+                  source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + out.size());
+            }
+            Converter.copy(src, out, Converter.Progress.NONE);
+          }
+        });
+  }
+
+  /** vdi-import from a stream (a pipe, stdin): raw bytes, or a dynamic or fixed VHD. */
+  public static void importFrom(
+      StorageRepository sr,
+      String uuid,
+      InputStream in,
+      Disks.Format format,
+      Converter.Progress progress)
+      throws IOException {
+    replaceContents(
+        sr,
+        uuid,
+        out -> {
+          if (format == Disks.Format.VHD) {
+            Streams.readVhd(in, out, progress);
+          } else {
+            Streams.readRaw(in, out, progress);
+          }
+        });
+  }
+
+  /** What fills a VDI's new contents. */
+  @FunctionalInterface
+  private interface Filler {
+    void fill(VirtualDisk out) throws IOException;
+  }
+
+  private static void replaceContents(StorageRepository sr, String uuid, Filler filler)
+      throws IOException {
+    sr.requireWritable();
+    sr.requireWritableVdi(uuid);
+    StorageProvider p = sr.provider();
+    try (SrLock l = sr.vdiLock(uuid, true, "vdi-import")) {
+      long size;
+      try (DiskChain c = sr.chain(uuid, true)) {
+        size = c.size();
+      }
+      Publisher.publish(
+          p,
+          sr.file(uuid),
+          "import",
+          true,
+          tmp -> {
+            VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
+            try (DiskChain out =
+                DiskChain.open(
+                    tmp, StorageProvider.Access.WRITE, p, sr.dir(), WriteRule.Grant.NEW_IMAGE)) {
+              filler.fill(out);
+              out.flush();
+            }
+            return null;
+          });
+    }
+  }
+
+  public static Converter.Result exportTo(
+      StorageRepository sr, String uuid, Path target, Converter.Target format) throws IOException {
+    try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
+      return Converter.convert(c, target, format, Converter.Progress.NONE);
+    }
+  }
+
+  /** vdi-export to a stream: raw bytes in order, or a dynamic VHD written sequentially. */
+  public static long exportTo(
+      StorageRepository sr,
+      String uuid,
+      OutputStream out,
+      Converter.Target format,
+      Converter.Progress progress)
+      throws IOException {
+    try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
+      return format == Converter.Target.RAW
+          ? Streams.writeRaw(c, out, progress)
+          : Streams.writeVhd(c, out, progress);
+    }
+  }
+}
