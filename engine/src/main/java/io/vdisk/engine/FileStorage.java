@@ -27,11 +27,19 @@ final class FileStorage implements Storage {
   private final ImageLock lock;
   private final long deviceSize;
 
-  private FileStorage(FileChannel channel, String name, ImageLock lock, long deviceSize) {
+  /** A descriptor of the same file for lseek (the lock's, or one of its own), or -1. */
+  private final int seekFd;
+
+  private final boolean ownSeekFd;
+
+  private FileStorage(
+      FileChannel channel, String name, ImageLock lock, long deviceSize, int seekFd, boolean own) {
     this.channel = channel;
     this.name = name;
     this.lock = lock;
     this.deviceSize = deviceSize;
+    this.seekFd = seekFd;
+    this.ownSeekFd = own;
   }
 
   static Storage open(Path path, StorageProvider.Access access) throws IOException {
@@ -44,17 +52,23 @@ final class FileStorage implements Storage {
                 access == StorageProvider.Access.WRITE
                     ? ImageLock.Mode.WRITE
                     : ImageLock.Mode.READ);
+    int fd = lock != null ? lock.descriptor() : -1;
+    boolean own = false;
     try {
-      Path through =
-          lock != null && lock.descriptor() >= 0
-              ? Path.of("/proc/self/fd/" + lock.descriptor())
-              : path;
+      if (fd < 0 && path.getFileSystem() == FileSystems.getDefault() && LinuxFiles.available()) {
+        fd = LinuxFiles.open(path, false); // a peek: no lock, but holes can still be skipped
+        own = true;
+      }
+      Path through = fd >= 0 ? Path.of("/proc/self/fd/" + fd) : path;
       FileChannel ch =
           access == StorageProvider.Access.WRITE
               ? FileChannel.open(through, StandardOpenOption.READ, StandardOpenOption.WRITE)
               : FileChannel.open(through, StandardOpenOption.READ);
-      return new FileStorage(ch, path.toString(), lock, deviceSize);
+      return new FileStorage(ch, path.toString(), lock, deviceSize, fd, own);
     } catch (IOException | RuntimeException e) {
+      if (own) {
+        LinuxFiles.close(fd);
+      }
       if (lock != null) {
         lock.close();
       }
@@ -71,8 +85,8 @@ final class FileStorage implements Storage {
         FileChannel.open(
             path, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
     try {
-      return new FileStorage(
-          ch, path.toString(), ImageLock.acquire(path, ImageLock.Mode.WRITE), -1);
+      ImageLock lock = ImageLock.acquire(path, ImageLock.Mode.WRITE);
+      return new FileStorage(ch, path.toString(), lock, -1, lock.descriptor(), false);
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
@@ -165,10 +179,20 @@ final class FileStorage implements Storage {
   }
 
   @Override
+  public long nextData(long position) throws IOException {
+    return seekFd >= 0 && deviceSize < 0
+        ? LinuxFiles.nextData(seekFd, position, channel.size())
+        : position;
+  }
+
+  @Override
   public void close() throws IOException {
     try {
       channel.close();
     } finally {
+      if (ownSeekFd) {
+        LinuxFiles.close(seekFd);
+      }
       if (lock != null) {
         lock.close();
       }

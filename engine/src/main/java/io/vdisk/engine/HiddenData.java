@@ -28,14 +28,41 @@ final class HiddenData {
     }
     int sectors = img.blockSize() / VhdLayout.SECTOR;
     ByteBuffer buf = ByteBuffer.allocate(Math.min(img.blockSize(), 1 << 20));
+    // In file order, so that one SEEK_DATA skips every block lying wholly in a hole (bitmap and
+    // data never written: nothing hidden there) without reading its bitmap.
+    // Packed as (bitmap sector << 32 | block): BAT sectors are 32-bit, and a primitive array of
+    // a million entries is 8 MiB where a list of pairs would be ten times that.
+    long[] order = new long[img.allocatedBlocks()];
+    int count = 0;
     for (int b = 0; b < img.blockCount(); b++) {
-      if (!img.isAllocated(b) || img.isKnownFull(b)) {
+      if (img.isAllocated(b) && !img.isKnownFull(b)) {
+        order[count++] = (img.bitmapOffset(b) / VhdLayout.SECTOR) << 32 | b;
+      }
+    }
+    java.util.Arrays.sort(order, 0, count);
+    long dataAt = -1;
+    for (int k = 0; k < count; k++) {
+      int b = (int) order[k];
+      long bitmapAt = (order[k] >>> 32) * VhdLayout.SECTOR;
+      long blockEnd = img.dataOffset(b) + img.blockSize();
+      if (dataAt < bitmapAt) {
+        dataAt = img.storage().nextData(bitmapAt);
+      }
+      if (dataAt >= blockEnd) {
         continue;
       }
       SectorBitmap bm = img.bitmap(b);
       for (int s = bm.next(0, sectors, false); s < sectors; ) {
         int end = bm.next(s, sectors, true);
         for (int from = s; from < end; ) {
+          // A hole (what tapdisk's unwritten sectors are on every file system but NFS) is zeros:
+          // skip to where data may be, without reading.
+          long at = img.dataOffset(b) + (long) from * VhdLayout.SECTOR;
+          long data = img.storage().nextData(at);
+          if (data > at) {
+            from = (int) Math.min(end, from + (data - at) / VhdLayout.SECTOR);
+            continue;
+          }
           int n = Math.min(end - from, buf.capacity() / VhdLayout.SECTOR);
           buf.clear().limit(n * VhdLayout.SECTOR);
           img.readData(b, from * VhdLayout.SECTOR, buf);

@@ -23,7 +23,7 @@ import java.util.Map;
  * of write and resize. Both sides set their bytes before testing, so of two openers racing at least
  * one is refused (sometimes both), never neither.
  *
- * <p>The locks are Linux OFD locks ({@link NativeLocks}); on a file system of another provider
+ * <p>The locks are Linux OFD locks ({@link LinuxFiles}); on a file system of another provider
  * (jimfs in tests) or where the native library cannot load, an equivalent table inside this JVM.
  */
 public final class ImageLock implements Closeable {
@@ -53,7 +53,7 @@ public final class ImageLock implements Closeable {
 
   /** Loads the native library on a background thread, so the first lock costs nothing later. */
   public static void preload() {
-    Thread t = new Thread(NativeLocks::preload, "vdisk-preload");
+    Thread t = new Thread(LinuxFiles::preload, "vdisk-preload");
     t.setDaemon(true);
     t.start();
   }
@@ -96,7 +96,7 @@ public final class ImageLock implements Closeable {
                 + (mode == Mode.READ ? "; -U reads it without the lock" : ""));
       }
       return new ImageLock(b, h);
-    } catch (NativeLocks.UnsupportedLockException e) {
+    } catch (LinuxFiles.UnsupportedLockException e) {
       b.close(h);
       return new ImageLock(Backend.NONE, null);
     } catch (IOException | RuntimeException e) {
@@ -106,7 +106,7 @@ public final class ImageLock implements Closeable {
   }
 
   private static Backend backendFor(Path path) {
-    if (path.getFileSystem() == FileSystems.getDefault() && NativeLocks.available()) {
+    if (path.getFileSystem() == FileSystems.getDefault() && LinuxFiles.available()) {
       return Backend.OFD;
     }
     return Backend.JVM;
@@ -158,22 +158,22 @@ public final class ImageLock implements Closeable {
         new Backend() {
           @Override
           public Object open(Path path) throws IOException {
-            return NativeLocks.open(path, false);
+            return LinuxFiles.open(path, false);
           }
 
           @Override
           public void lockShared(Object h, long at) throws IOException {
-            NativeLocks.set((Integer) h, NativeLocks.F_RDLCK, at, 1);
+            LinuxFiles.set((Integer) h, LinuxFiles.F_RDLCK, at, 1);
           }
 
           @Override
           public boolean lockedByOthers(Object h, long at) throws IOException {
-            return NativeLocks.conflicts((Integer) h, NativeLocks.F_WRLCK, at, 1);
+            return LinuxFiles.conflicts((Integer) h, LinuxFiles.F_WRLCK, at, 1);
           }
 
           @Override
           public void close(Object h) {
-            NativeLocks.close((Integer) h); // releases every lock of this open file
+            LinuxFiles.close((Integer) h); // releases every lock of this open file
           }
         };
 

@@ -12,18 +12,22 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * Linux open-file-description locks ({@code F_OFD_SETLK}, {@code F_OFD_GETLK}) through jffi, the
- * FFI layer jnr-fuse already brings. They are what qemu's {@code file-posix} takes, they conflict
- * with qemu's and with classic POSIX locks, and the NFS client carries them to the server. Java's
- * {@code FileChannel.lock} takes classic POSIX locks instead, which the kernel drops when the
- * process closes <em>any</em> descriptor of the file: an engine that opens an image twice (a chain
- * and a scan of its directory) would silently lose its lock.
+ * The few Linux file calls Java lacks, through jffi, the FFI layer jnr-fuse already brings: {@code
+ * lseek(SEEK_DATA/SEEK_HOLE)} to skip holes without reading them, and open-file-description locks
+ * ({@code F_OFD_SETLK}, {@code F_OFD_GETLK}). They are what qemu's {@code file-posix} takes, they
+ * conflict with qemu's and with classic POSIX locks, and the NFS client carries them to the server.
+ * Java's {@code FileChannel.lock} takes classic POSIX locks instead, which the kernel drops when
+ * the process closes <em>any</em> descriptor of the file: an engine that opens an image twice (a
+ * chain and a scan of its directory) would silently lose its lock.
  *
  * <p>Every descriptor is opened {@code O_RDONLY | O_NONBLOCK | O_CLOEXEC} (a FIFO never blocks the
  * open) unless a write lock is wanted; {@code F_OFD_GETLK} tests a write lock from a read-only
  * descriptor, as qemu does.
  */
-final class NativeLocks {
+final class LinuxFiles {
+  private static final int SEEK_DATA = 3;
+  private static final int SEEK_HOLE = 4;
+  private static final int ENXIO = 6;
   static final short F_RDLCK = 0;
   static final short F_WRLCK = 1;
   private static final short F_UNLCK = 2;
@@ -43,11 +47,13 @@ final class NativeLocks {
     final Function open;
     final Function close;
     final Function fcntl;
+    final Function lseek;
 
-    private Libc(Function open, Function close, Function fcntl) {
+    private Libc(Function open, Function close, Function fcntl, Function lseek) {
       this.open = open;
       this.close = close;
       this.fcntl = fcntl;
+      this.lseek = lseek;
     }
 
     private static Libc load() {
@@ -62,7 +68,8 @@ final class NativeLocks {
         return new Libc(
             function(c, "open", Type.SINT, Type.POINTER, Type.SINT),
             function(c, "close", Type.SINT, Type.SINT),
-            function(c, "fcntl", Type.SINT, Type.SINT, Type.SINT, Type.POINTER));
+            function(c, "fcntl", Type.SINT, Type.SINT, Type.SINT, Type.POINTER),
+            function(c, "lseek", Type.SLONG, Type.SINT, Type.SLONG, Type.SINT));
       } catch (LinkageError | RuntimeException e) {
         return null; // no native library for this platform: locks stay inside this JVM
       }
@@ -77,7 +84,7 @@ final class NativeLocks {
     }
   }
 
-  private NativeLocks() {}
+  private LinuxFiles() {}
 
   /** True when OFD locks can be taken here (Linux with jffi's native library). */
   static boolean available() {
@@ -110,6 +117,24 @@ final class NativeLocks {
     } finally {
       m.freeMemory(buf);
     }
+  }
+
+  /**
+   * The next offset at or after {@code pos} that holds data ({@code SEEK_DATA}), or {@code size}
+   * when only a hole follows; {@code pos} itself where the file system cannot tell.
+   */
+  static long nextData(int fd, long pos, long size) {
+    long r = Invoker.getInstance().invokeLLLrL(Libc.INSTANCE.lseek, fd, pos, SEEK_DATA);
+    if (r >= 0) {
+      return r;
+    }
+    return LastError.getInstance().get() == ENXIO ? size : pos;
+  }
+
+  /** The next hole at or after {@code pos} ({@code SEEK_HOLE}; the end of the file is one). */
+  static long nextHole(int fd, long pos, long size) {
+    long r = Invoker.getInstance().invokeLLLrL(Libc.INSTANCE.lseek, fd, pos, SEEK_HOLE);
+    return r >= 0 ? r : size;
   }
 
   static void close(int fd) {

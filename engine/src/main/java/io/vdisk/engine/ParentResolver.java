@@ -63,6 +63,9 @@ final class ParentResolver {
       throws IOException {
     List<Path> tried = candidates(child, childPath);
     List<String> problems = new ArrayList<>();
+    boolean rawParent =
+        child.header().parentUuid().getMostSignificantBits() == 0
+            && child.header().parentUuid().getLeastSignificantBits() == 0;
     for (Path p : tried) {
       if (!Files.isRegularFile(p)) {
         continue;
@@ -71,7 +74,19 @@ final class ParentResolver {
         problems.add(p + " is outside " + confineTo);
         continue;
       }
-      VhdImage parent = VhdImage.open(provider.open(p, access), true);
+      if (rawParent) {
+        // vhd-util snapshot -m: the parent is a raw file, read as it is (libvhd __raw_read_link)
+        return new Found(p, VhdImage.openRaw(provider.open(p, access)));
+      }
+      VhdImage parent;
+      try {
+        parent = VhdImage.open(provider.open(p, access), true);
+      } catch (io.vdisk.vhd.CorruptImageException | io.vdisk.vhd.UnsupportedImageException e) {
+        // Not a VHD (or not one we read): another locator or the header's name may still name
+        // the right parent, as libvhd tries them all.
+        problems.add(p + ": " + e.getMessage());
+        continue;
+      }
       if (parent.footer().uniqueId().equals(child.header().parentUuid())) {
         return new Found(p, parent);
       }

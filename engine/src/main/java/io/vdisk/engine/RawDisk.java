@@ -8,8 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A raw image file as a {@link VirtualDisk}. Its extents are found by reading: a 64 KiB run of
- * zeros is ZERO, anything else DATA (Java has no SEEK_DATA, and reading a hole is cheap).
+ * A raw image file as a {@link VirtualDisk}. Its extents are found by skipping holes ({@code
+ * SEEK_DATA}, {@link Storage#nextData}) and reading the rest: a 64 KiB run of zeros is ZERO,
+ * anything else DATA.
  */
 public final class RawDisk implements VirtualDisk {
   static final int PROBE = 64 * 1024;
@@ -75,11 +76,20 @@ public final class RawDisk implements VirtualDisk {
     VirtualDisk.checkRange(this, from, to - from);
     List<Extent> out = new ArrayList<>();
     ByteBuffer buf = ByteBuffer.allocate(PROBE);
+    long dataAt = -1;
     for (long pos = from; pos < to; pos += PROBE) {
       int n = (int) Math.min(PROBE, to - pos);
-      buf.clear().limit(n);
-      read(pos, buf);
-      Extent.Kind kind = isZero(buf.array(), n) ? Extent.Kind.ZERO : Extent.Kind.DATA;
+      if (dataAt < pos) {
+        dataAt = storage.nextData(pos); // holes are zeros: no need to read them
+      }
+      Extent.Kind kind;
+      if (dataAt >= pos + n) {
+        kind = Extent.Kind.ZERO;
+      } else {
+        buf.clear().limit(n);
+        read(pos, buf);
+        kind = isZero(buf.array(), n) ? Extent.Kind.ZERO : Extent.Kind.DATA;
+      }
       Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
       if (last != null && last.kind() == kind) {
         out.set(out.size() - 1, new Extent(last.offset(), last.length() + n, kind, -1));

@@ -25,4 +25,12 @@ public interface Storage extends Closeable {
 
   /** A name for messages: the file's path. */
   String name();
+
+  /**
+   * The first offset at or after {@code position} that may hold data: past it up to there the file
+   * is a hole and reads as zeros. Storage that cannot tell answers {@code position}.
+   */
+  default long nextData(long position) throws IOException {
+    return position;
+  }
 }

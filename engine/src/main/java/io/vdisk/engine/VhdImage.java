@@ -92,6 +92,7 @@ public final class VhdImage implements Closeable {
   private boolean dataDirty;
   private boolean trailerDirty;
   private boolean closed;
+  private boolean raw;
 
   private VhdImage(VhdOpener.OpenState s, Storage storage, boolean readOnly) {
     this.storage = storage;
@@ -126,6 +127,18 @@ public final class VhdImage implements Closeable {
     }
   }
 
+  /** Opens a raw file as a parent layer (see {@link #isRaw}); the storage is closed on failure. */
+  static VhdImage openRaw(Storage storage) throws IOException {
+    try {
+      VhdImage img = new VhdImage(VhdOpener.readRaw(storage), storage, true);
+      img.raw = true;
+      return img;
+    } catch (IOException | RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+  }
+
   /** Opens the image in {@code storage}; the storage is closed if opening fails. */
   public static VhdImage open(Storage storage, boolean readOnly) throws IOException {
     try {
@@ -157,6 +170,15 @@ public final class VhdImage implements Closeable {
 
   public boolean isFixed() {
     return header == null;
+  }
+
+  /**
+   * True for a raw file read as the parent of a differencing image whose parent UUID is all zeros
+   * (libvhd's {@code vhd_parent_raw}): read-only, its footer is vdisk's description, not the
+   * file's.
+   */
+  public boolean isRaw() {
+    return raw;
   }
 
   public boolean isDifferencing() {

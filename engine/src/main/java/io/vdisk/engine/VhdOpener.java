@@ -48,6 +48,11 @@ final class VhdOpener {
     } else if (copy.ok()) {
       footer = copy.footer;
       trailerValid = trailer.ok() && trailer.footer.equals(copy.footer);
+      if (!trailerValid && trailer.ok() && copy.footer.isEarlyTap()) {
+        // Early tapdisk set hidden in the copy at 0 only (vhd_hidden reads it there), so the
+        // trailing footer legitimately differs in that flag (vhd-util check allows it).
+        trailerValid = trailer.footer.sameButHidden(copy.footer);
+      }
     } else if (trailer.ok()) {
       footer = trailer.footer;
       trailerValid = true;
@@ -56,6 +61,10 @@ final class VhdOpener {
           String.format(
               "%s: footer at 0x%X: %s; copy at offset 0: %s",
               name, trailerAt, trailer.problem, copy.problem));
+    }
+    if (footer.creatorApplication() == VhdLayout.CREATOR_TAP && footer.creatorVersion() == 1) {
+      throw new UnsupportedImageException(
+          name + ": a tapdisk 0.1 image (little-endian bitmaps), which libvhd refuses too");
     }
     DiskType type = footer.type();
     if (type == null) {
@@ -220,6 +229,18 @@ final class VhdOpener {
         dataEnd,
         trailerValid,
         copyValid);
+  }
+
+  /**
+   * A raw file as a parent layer (what {@code vhd-util snapshot -m} makes a child over): it reads
+   * as a fixed image of the file's size, described by a footer of vdisk's making.
+   */
+  static OpenState readRaw(Storage s) throws IOException {
+    long size = s.size();
+    Footer f =
+        Footer.create(DiskType.FIXED, size, new java.util.UUID(0, 0), 0, Footer.NO_DATA_OFFSET);
+    return new OpenState(
+        f, null, null, VhdLayout.DEFAULT_BLOCK_SIZE, null, null, 0, false, size, true, true);
   }
 
   private static FooterRead readFooter(Storage s, long at, int length) throws IOException {

@@ -38,6 +38,7 @@ public final class ForeignImage {
   private UUID uuid = UUID.randomUUID();
   private VhdCreator.ParentLink parent;
   private boolean hidden;
+  private boolean legacyHidden;
 
   private record Block(SectorBitmap bitmap, byte[] data) {}
 
@@ -60,6 +61,25 @@ public final class ForeignImage {
       f.parent = VhdCreator.linkTo(child, parentPath, pf);
       return f;
     }
+  }
+
+  /**
+   * A differencing image over a raw file, as {@code vhd-util snapshot -m} makes it: parent UUID all
+   * zeros, locators naming the raw file, the raw file's size.
+   */
+  public static ForeignImage overRaw(Path child, Path raw) throws IOException {
+    ForeignImage f =
+        new ForeignImage(DiskType.DIFFERENCING, Files.size(raw), VhdLayout.DEFAULT_BLOCK_SIZE);
+    Path dir = child.toAbsolutePath().normalize().getParent();
+    String rel = dir.relativize(raw.toAbsolutePath().normalize()).toString();
+    f.parent = new VhdCreator.ParentLink(new UUID(0, 0), 0, raw.getFileName().toString(), rel);
+    return f;
+  }
+
+  /** The footer copy at 0 says hidden, its checksum computed without it (early tapdisk). */
+  public ForeignImage legacyHiddenCopy() {
+    this.legacyHidden = true;
+    return this;
   }
 
   /**
@@ -201,6 +221,9 @@ public final class ForeignImage {
     }
     file.position((int) next);
     footer.writeTo(file);
+    if (legacyHidden) {
+      file.put(85, (byte) 1); // the copy at 0 only, checksum left as it was
+    }
     Files.write(path, file.array());
     return path;
   }

@@ -102,6 +102,13 @@ final class InfoCommand extends VdiskCommand {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("depth", depth);
     m.put("file", path.toString());
+    if (img.isRaw()) {
+      // the raw parent of a vhd-util snapshot -m child: no VHD fields to show
+      m.put("format", "raw");
+      m.put("virtual-size", img.size());
+      m.put("file-size", img.fileSize());
+      return m;
+    }
     m.put("format", "vhd");
     m.put("type", f.type().label());
     m.put("virtual-size", f.currentSize());

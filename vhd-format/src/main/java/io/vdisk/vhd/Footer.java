@@ -178,7 +178,30 @@ public record Footer(
   }
 
   public boolean checksumValid() {
-    return computedChecksum() == storedChecksum;
+    return computedChecksum() == storedChecksum || legacyHidden();
+  }
+
+  /**
+   * True for the footer of an early tapdisk image (creator {@code tap}, version 0.1 or 1.1) whose
+   * hidden flag was set without recomputing the checksum: the stored checksum is the one of the
+   * same footer with hidden 0. libvhd and {@code vhd-util check} accept it ({@code
+   * vhd_validate_footer}); such an image keeps its hidden flag in the copy at offset 0.
+   */
+  public boolean legacyHidden() {
+    return hidden != 0 && isEarlyTap() && withHidden(false).computedChecksum() == storedChecksum;
+  }
+
+  /** Creator {@code tap} at version 0.1 or 1.1 (blktap's {@code VHD_VERSION(0,1)}, (1,1)). */
+  public boolean isEarlyTap() {
+    return (creatorApplication & 0xFFFFFF00) == (VhdLayout.CREATOR_TAP & 0xFFFFFF00)
+        && (creatorVersion == 0x0000_0001 || creatorVersion == 0x0001_0001);
+  }
+
+  /** Equal but for the hidden flag and, in the legacy case, the checksum it did not change. */
+  public boolean sameButHidden(Footer o) {
+    return withHidden(false)
+        .withStoredChecksum(0)
+        .equals(o.withHidden(false).withStoredChecksum(0));
   }
 
   public DiskType type() {
