@@ -238,7 +238,19 @@ public final class Coalescer {
     }
     List<String> grandchildren = new ArrayList<>();
     for (Path g : childrenOf(p, dir, childUuid)) {
-      grandchildren.add(g.getFileName().toString());
+      // Each one is relinked after the merge: one that cannot be opened would be left naming a
+      // parent that is gone, so it is refused now, before anything is written.
+      try (VhdImage gi = VhdImage.open(p.open(g, StorageProvider.Access.PEEK), true)) {
+        grandchildren.add(g.getFileName().toString());
+      } catch (IOException e) {
+        throw new ImageRefusedException(
+            c.toString(),
+            ImageRefusedException.Reason.SHARED_BASE,
+            g.getFileName()
+                + " reads through it but cannot be opened ("
+                + Printable.of(e.getMessage())
+                + "); check and repair it first");
+      }
     }
     Journal j =
         new Journal(
@@ -443,7 +455,11 @@ public final class Coalescer {
     }
   }
 
-  /** Images in {@code dir} whose header names {@code parentUuid} as their parent. */
+  /**
+   * Images in {@code dir} whose header names {@code parentUuid} as their parent, read from their
+   * footers and headers only: an image too damaged to open still counts, so that no one writes or
+   * removes a parent it reads through.
+   */
   static List<Path> childrenOf(StorageProvider p, Path dir, UUID parentUuid) throws IOException {
     List<Path> out = new ArrayList<>();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.vhd")) {
@@ -451,12 +467,12 @@ public final class Coalescer {
         if (!Files.isRegularFile(f)) {
           continue;
         }
-        try (VhdImage img = VhdImage.open(p.open(f, StorageProvider.Access.PEEK), true)) {
-          if (img.isDifferencing() && img.header().parentUuid().equals(parentUuid)) {
+        try (Storage s = p.open(f, StorageProvider.Access.PEEK)) {
+          if (parentUuid.equals(VhdOpener.parentOf(s))) {
             out.add(f.toAbsolutePath().normalize());
           }
         } catch (IOException e) {
-          // Not a readable VHD: not a child of anything we can relink.
+          // Unreadable: it names no parent we can see.
         }
       }
     }

@@ -56,6 +56,10 @@ public final class ImageChecker {
     }
   }
 
+  private static long unsignedSector(int flipped) {
+    return Integer.toUnsignedLong(flipped ^ Integer.MIN_VALUE);
+  }
+
   static void checkImage(VhdImage img, List<Finding> out, boolean ancestor) throws IOException {
     String n = img.name();
     Footer f = img.footer();
@@ -182,9 +186,17 @@ public final class ImageChecker {
     String n = img.name();
     DynamicHeader h = img.header();
     if (!img.isDifferencing()) {
-      boolean anyLocator = h.locators().stream().anyMatch(ParentLocator::isUsed);
-      if (anyLocator
-          || h.parentUuid().getMostSignificantBits() != 0
+      for (int i = 0; i < h.locators().size(); i++) {
+        if (!h.locators().get(i).equals(ParentLocator.EMPTY)) {
+          out.add(
+              Finding.error(
+                  String.format(
+                      "%s: parent locator %d of a dynamic image is not all zero (vhd-util check:"
+                          + " non-zero locator)",
+                      n, i)));
+        }
+      }
+      if (h.parentUuid().getMostSignificantBits() != 0
           || h.parentUuid().getLeastSignificantBits() != 0
           || h.parentTimestamp() != 0) {
         out.add(
@@ -211,12 +223,24 @@ public final class ImageChecker {
                     n, i, ParentLocator.codeName(l.platformCode()))));
       }
       long space = l.dataSpaceBytes();
-      if (space <= 0 || l.dataOffset() <= 0 || l.dataOffset() + space > size) {
+      String overlap = overlap(img, i, l);
+      if (space <= 0 || l.dataOffset() <= 0 || l.dataOffset() + space > size - Footer.SIZE) {
         out.add(
             Finding.error(
                 String.format(
                     "%s: parent locator %d (%s) at 0x%X, space %d: outside the file of %d bytes",
                     n, i, ParentLocator.codeName(l.platformCode()), l.dataOffset(), space, size)));
+      } else if (overlap != null) {
+        out.add(
+            Finding.error(
+                String.format(
+                    "%s: parent locator %d (%s) at 0x%X, space %d: overlaps %s",
+                    n,
+                    i,
+                    ParentLocator.codeName(l.platformCode()),
+                    l.dataOffset(),
+                    space,
+                    overlap)));
       } else if (l.isDecodable()) {
         String p = ParentLocator.decodePath(l.platformCode(), VhdParent.locatorData(img, l));
         String base = p.substring(p.lastIndexOf('/') + 1);
@@ -231,6 +255,19 @@ public final class ImageChecker {
     }
   }
 
+  /** What a used locator's space overlaps (another structure or a block), or null. */
+  private static String overlap(VhdImage img, int index, ParentLocator l) {
+    long s = l.dataOffset();
+    long e = s + l.dataSpaceBytes();
+    for (VhdImage.Region r : img.metadataRegions()) {
+      if (!r.what().equals("parent locator " + index) && r.overlaps(s, e)) {
+        return r.what();
+      }
+    }
+    int b = img.blockOverlapping(s, e);
+    return b >= 0 ? "block " + b : null;
+  }
+
   /** BAT entries inside the file, after metadata, not overlapping: O(n log n). */
   private static void checkBat(VhdImage img, List<Finding> out) throws IOException {
     String n = img.name();
@@ -243,38 +280,50 @@ public final class ImageChecker {
               String.format(
                   "%s: BAT has %d entries, %d needed for the size", n, bat.size(), needed)));
     }
-    long[] starts = new long[bat.allocatedCount()];
+    // Sectors as ints with the sign bit flipped: sorted as signed, they are in unsigned order,
+    // and a full BAT of 4 million entries costs 16 MiB here, not 32.
+    int[] sectors = new int[bat.allocatedCount()];
     int k = 0;
     for (int i = 0; i < bat.size(); i++) {
-      long s = bat.sectorOf(i);
-      if (s >= 0) {
-        starts[k++] = s * VhdLayout.SECTOR;
+      if (bat.isAllocated(i)) {
+        sectors[k++] = bat.get(i) ^ Integer.MIN_VALUE;
       }
     }
-    Arrays.sort(starts);
-    for (int i = 1; i < starts.length; i++) {
-      if (starts[i] - starts[i - 1] < span) {
+    Arrays.sort(sectors);
+    for (int i = 1; i < sectors.length; i++) {
+      long a = unsignedSector(sectors[i - 1]) * VhdLayout.SECTOR;
+      long b = unsignedSector(sectors[i]) * VhdLayout.SECTOR;
+      if (b - a < span) {
         out.add(
             Finding.error(
                 String.format(
-                    "%s: blocks at 0x%X and 0x%X overlap (block span %d bytes)",
-                    n, starts[i - 1], starts[i], span)));
+                    "%s: blocks at 0x%X and 0x%X overlap (block span %d bytes)", n, a, b, span)));
         break;
       }
     }
     long fileSize = img.fileSize();
-    if (starts.length > 0
-        && starts[starts.length - 1] + span > fileSize - Footer.SIZE
-        && img.trailerValid()) {
-      out.add(
-          Finding.error(
-              String.format(
-                  "%s: block at 0x%X runs into the trailing footer",
-                  n, starts[starts.length - 1])));
+    if (sectors.length > 0) {
+      long last = unsignedSector(sectors[sectors.length - 1]) * VhdLayout.SECTOR;
+      if (last + span > fileSize - Footer.SIZE && img.trailerValid()) {
+        out.add(
+            Finding.error(
+                String.format("%s: block at 0x%X runs into the trailing footer", n, last)));
+      }
     }
   }
 
   private static void checkBatmap(VhdImage img, List<Finding> out) {
+    Footer f = img.footer();
+    if (!img.hasBatmap()
+        && f.creatorApplication() == VhdLayout.CREATOR_TAP
+        && Integer.compareUnsigned(f.creatorVersion(), 0x0001_0002) >= 0) {
+      out.add(
+          Finding.error(
+              String.format(
+                  "%s: a tap %d.%d image has no batmap after its BAT (vhd-util check and tapdisk"
+                      + " refuse it; qemu writing into tap images overwrites it)",
+                  img.name(), f.creatorVersion() >>> 16, f.creatorVersion() & 0xFFFF)));
+    }
     if (!img.hasBatmap()) {
       return;
     }

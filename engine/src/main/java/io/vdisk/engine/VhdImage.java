@@ -244,6 +244,78 @@ public final class VhdImage implements Closeable {
     return bat == null ? blockCount() : bat.allocatedCount();
   }
 
+  /** A part of the file that holds a structure: {@code [start, end)}, and what it is. */
+  public record Region(long start, long end, String what) {
+    boolean overlaps(long s, long e) {
+      return s < end && start < e;
+    }
+  }
+
+  /**
+   * The metadata structures of a dynamic image in the file (footer copy, header, BAT, batmap, each
+   * parent locator's space): with the blocks ({@link #blockOverlapping}), what a write of metadata
+   * must keep clear of.
+   */
+  public synchronized java.util.List<Region> metadataRegions() {
+    java.util.List<Region> out = new java.util.ArrayList<>();
+    if (header == null) {
+      return out;
+    }
+    out.add(new Region(0, Footer.SIZE, "the footer copy"));
+    long h = footer.dataOffset();
+    out.add(new Region(h, h + io.vdisk.vhd.DynamicHeader.SIZE, "the header"));
+    long t = header.tableOffset();
+    out.add(new Region(t, t + VhdLayout.batBytes(header.entries()), "the BAT"));
+    if (batmapHeader != null) {
+      out.add(
+          new Region(
+              batmapHeaderOffset, batmapHeaderOffset + BatmapHeader.SIZE, "the batmap header"));
+      long m = batmapHeader.batmapOffset();
+      out.add(new Region(m, m + batmapHeader.mapBytes(), "the batmap"));
+    }
+    for (int i = 0; i < header.locators().size(); i++) {
+      io.vdisk.vhd.ParentLocator l = header.locators().get(i);
+      if (l.isUsed()) {
+        out.add(
+            new Region(l.dataOffset(), l.dataOffset() + l.dataSpaceBytes(), "parent locator " + i));
+      }
+    }
+    return out;
+  }
+
+  /** The first block (bitmap and data) overlapping {@code [start, end)}, or -1. */
+  public synchronized int blockOverlapping(long start, long end) {
+    if (bat == null) {
+      return -1;
+    }
+    long span = (long) bitmapBytes + blockSize;
+    for (int b = 0; b < bat.size(); b++) {
+      long s = bat.sectorOf(b);
+      if (s >= 0 && start < s * VhdLayout.SECTOR + span && s * VhdLayout.SECTOR < end) {
+        return b;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Writes {@code data} (whole sectors) after every structure and block, where a new block would
+   * go, moves the trailing footer after it, and makes both durable; returns where it went. For
+   * metadata that has no safe place left in the file (a relinked locator).
+   */
+  synchronized long appendMetadata(ByteBuffer data) throws IOException {
+    if (readOnly) {
+      throw new ReadOnlyDiskException(name());
+    }
+    flush();
+    long at = VhdLayout.roundUpToSector(dataEnd);
+    storage.write(data, at);
+    dataEnd = at + VhdLayout.roundUpToSector(data.limit());
+    writeFooters(false);
+    storage.force();
+    return at;
+  }
+
   // ---- block queries ----------------------------------------------------------------------
 
   public synchronized boolean isAllocated(int block) {

@@ -11,6 +11,8 @@ import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Reads and vets an image's metadata before {@link VhdImage} trusts it. Every header number is
@@ -18,6 +20,17 @@ import java.nio.ByteBuffer;
  * Only what would make reading unsafe is refused here; everything else is for {@link ImageChecker}.
  */
 final class VhdOpener {
+  /**
+   * The most blocks vdisk takes in one image: 4,194,304 (a 2040 GiB disk of 512 KiB blocks; of 2
+   * MiB blocks, XenServer's and qemu's, it needs 1,044,480). Each costs 4 bytes of BAT and 2 of the
+   * chain's index in memory, so an image can never ask for more than about 24 MiB; a header that
+   * claims more (2040 GiB in 4 KiB blocks is 534 million) is refused before anything is allocated.
+   */
+  static final long MAX_BLOCKS = 1L << 22;
+
+  /** The BAT is read in pieces of this many bytes, never all at once. */
+  private static final int BAT_PIECE = 1 << 20;
+
   private VhdOpener() {}
 
   /** A footer read from one place, or why it could not be used. */
@@ -147,6 +160,13 @@ final class VhdOpener {
                   + " %d",
               name, hOff, needed, maxEntries, footer.currentSize(), entries));
     }
+    if (entries > MAX_BLOCKS || needed > MAX_BLOCKS) {
+      throw new UnsupportedImageException(
+          String.format(
+              "%s: %d blocks of %d bytes; vdisk takes at most %d blocks in an image (use larger"
+                  + " blocks: vdisk convert writes 2 MiB ones)",
+              name, Math.max(entries, needed), blockSize, MAX_BLOCKS));
+    }
     long tOff = header.tableOffset();
     long batBytes = VhdLayout.batBytes(entries);
     if (tOff < 0 || tOff % 512 != 0 || tOff > len - batBytes) {
@@ -155,16 +175,26 @@ final class VhdOpener {
               "%s: BAT at 0x%X of %d bytes: expected a sector inside the file of %d bytes",
               name, tOff, batBytes, len));
     }
-    ByteBuffer bb = ByteBuffer.allocate((int) batBytes);
-    s.read(bb, tOff);
-    bb.flip();
-    BlockAllocationTable bat = BlockAllocationTable.parse(bb, (int) entries);
+    BlockAllocationTable bat = BlockAllocationTable.empty((int) entries);
+    ByteBuffer piece = ByteBuffer.allocate((int) Math.min(BAT_PIECE, batBytes));
+    for (long done = 0; done < entries * 4; ) {
+      piece.clear().limit((int) Math.min(piece.capacity(), entries * 4 - done));
+      s.read(piece, Math.addExact(tOff, done));
+      VhdImage.zeroFill(piece);
+      bat.load((int) (done / 4), piece.flip());
+      done += piece.limit();
+    }
 
-    long metadataEnd = Math.max(Math.max(Footer.SIZE, hOff + DynamicHeader.SIZE), tOff + batBytes);
+    // Where metadata lies: blocks may not overlap any of it (they may come before a locator that
+    // a relink moved after them, or that another tool wrote at the end).
+    List<long[]> metadata = new ArrayList<>();
+    metadata.add(new long[] {0, Footer.SIZE});
+    metadata.add(new long[] {hOff, hOff + DynamicHeader.SIZE});
+    metadata.add(new long[] {tOff, tOff + batBytes});
     for (ParentLocator l : header.locators()) {
       long space = l.dataSpaceBytes();
       if (l.isUsed() && space > 0 && l.dataOffset() > 0 && l.dataOffset() <= len - space) {
-        metadataEnd = Math.max(metadataEnd, l.dataOffset() + space);
+        metadata.add(new long[] {l.dataOffset(), l.dataOffset() + space});
       }
     }
 
@@ -189,29 +219,43 @@ final class VhdOpener {
           batmap = new byte[(int) mapBytes];
           s.read(ByteBuffer.wrap(batmap), h.batmapOffset());
           batmapValid = h.checksumOf(batmap) == h.storedChecksum();
-          metadataEnd = Math.max(metadataEnd, h.batmapOffset() + mapBytes);
+          metadata.add(new long[] {h.batmapOffset(), h.batmapOffset() + mapBytes});
         }
-        metadataEnd = Math.max(metadataEnd, bmhOff + BatmapHeader.SIZE);
+        metadata.add(new long[] {bmhOff, bmhOff + BatmapHeader.SIZE});
       }
     }
 
     int bitmapBytes = VhdLayout.bitmapBytes((int) blockSize);
     long span = bitmapBytes + blockSize;
-    long dataEnd = metadataEnd;
+    long dataEnd = 0;
+    for (long[] m : metadata) {
+      dataEnd = Math.max(dataEnd, m[1]);
+    }
+    long metadataEnd = dataEnd;
     for (int i = 0; i < bat.size(); i++) {
       long sector = bat.sectorOf(i);
       if (sector < 0) {
         continue;
       }
       long start = sector * VhdLayout.SECTOR;
-      if (start < metadataEnd || start >= len) {
+      long end = start + span;
+      if (start >= len) {
         throw new CorruptImageException(
             String.format(
-                "%s: BAT entry %d at 0x%X: block at 0x%X expected inside 0x%X..0x%X (after"
-                    + " metadata, inside the file)",
-                name, i, tOff + 4L * i, start, metadataEnd, len));
+                "%s: BAT entry %d at 0x%X: block at 0x%X is past the end of the file (%d bytes)",
+                name, i, tOff + 4L * i, start, len));
       }
-      dataEnd = Math.max(dataEnd, start + span);
+      if (start < metadataEnd) {
+        for (long[] m : metadata) {
+          if (start < m[1] && m[0] < end) {
+            throw new CorruptImageException(
+                String.format(
+                    "%s: BAT entry %d at 0x%X: block at 0x%X overlaps metadata at 0x%X..0x%X",
+                    name, i, tOff + 4L * i, start, m[0], m[1]));
+          }
+        }
+      }
+      dataEnd = Math.max(dataEnd, end);
     }
     if (trailerValid && trailerAt < dataEnd) {
       // A valid-looking footer that a block overlaps is stale, not the real trailer.
@@ -229,6 +273,38 @@ final class VhdOpener {
         dataEnd,
         trailerValid,
         copyValid);
+  }
+
+  /**
+   * The parent UUID a differencing image names, from its footer and header only (no BAT read, and
+   * nothing else vetted): for listing a directory's children cheaply, and for seeing that an image
+   * names a parent even when it is too damaged to open. Null for any other file.
+   */
+  static java.util.UUID parentOf(Storage s) throws IOException {
+    long len = s.size();
+    if (len < Footer.SIZE) {
+      return null;
+    }
+    FooterRead copy = readFooter(s, 0, Footer.SIZE);
+    FooterRead trailer =
+        readFooter(
+            s, len % 512 == 511 ? len - 511 : len - Footer.SIZE, len % 512 == 511 ? 511 : 512);
+    Footer f = copy.ok() ? copy.footer : trailer.ok() ? trailer.footer : null;
+    if (f == null || f.type() != DiskType.DIFFERENCING) {
+      return null;
+    }
+    long hOff = f.dataOffset();
+    if (hOff < Footer.SIZE || hOff > len - DynamicHeader.SIZE) {
+      return null;
+    }
+    ByteBuffer hb = ByteBuffer.allocate(DynamicHeader.SIZE);
+    s.read(hb, hOff);
+    try {
+      DynamicHeader h = DynamicHeader.parse(hb.flip());
+      return h.checksumValid() ? h.parentUuid() : null;
+    } catch (CorruptImageException e) {
+      return null;
+    }
   }
 
   /**

@@ -74,7 +74,7 @@ public final class Main implements Runnable {
                 new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8),
             true);
     CommandLine cl = commandLine().setOut(out);
-    int code = cl.execute(args);
+    int code = execute(cl, args);
     out.flush();
     if (out.checkError() && code == ExitCode.OK) {
       cl.getErr().println("vdisk: stdout: write failed (a closed pipe or a full disk)");
@@ -107,7 +107,27 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns the exit code; used by tests without exiting. */
   public static int run(String... args) {
-    return commandLine().execute(args);
+    return execute(commandLine(), args);
+  }
+
+  /**
+   * Runs a command; an {@code Error} (out of memory, stack exhausted) that escapes it becomes one
+   * line and exit 70, not a stack trace: the verb's own cleanup ran on the way out ({@code finally}
+   * blocks, journal rollback).
+   */
+  static int execute(CommandLine cl, String... args) {
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      cl.getErr()
+          .println(
+              "vdisk: out of memory (a bug, or give the JVM more with VDISK_JAVA_OPTS=-Xmx...);"
+                  + " rerun with --stacktrace and report it");
+    } catch (StackOverflowError e) {
+      cl.getErr().println("vdisk: stack exhausted (a bug); rerun with --stacktrace and report it");
+    }
+    cl.getErr().flush();
+    return ExitCode.INTERNAL;
   }
 
   static CommandLine commandLine() {

@@ -31,6 +31,13 @@ public final class BlockAllocationTable {
     return new BlockAllocationTable(e);
   }
 
+  /** Sets entries from {@code first} on from the big-endian entries in {@code src} (a piece). */
+  public void load(int first, ByteBuffer src) {
+    ByteBuffer b = src.slice().order(ByteOrder.BIG_ENDIAN);
+    int n = Math.min(b.remaining() / 4, entries.length - first);
+    b.asIntBuffer().get(entries, first, n);
+  }
+
   /** Writes every entry and pads to a sector with 0xFF, as qemu and blktap do. */
   public void writeTo(ByteBuffer dst) {
     int bytes = (int) VhdLayout.batBytes(entries.length);

@@ -1,19 +1,14 @@
 package io.vdisk.engine.xva;
 
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.xml.sax.SAXException;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
 
 /**
  * ova.xml's XML-RPC as xapi's rpclib writes it (non-strict {@code Xmlrpc.to_string}): one line, no
@@ -24,8 +19,8 @@ import org.xml.sax.SAXException;
  * (written untyped), {@link Boolean}, {@link Double}, {@link DateTime}, {@link Map} (struct,
  * insertion order kept), {@link List} (array) and {@code null} (nil).
  *
- * <p>Reading refuses any DTD and external entity (no entity is ever resolved) and documents over
- * {@link #MAX_BYTES}.
+ * <p>Reading refuses any DTD and entity reference (no entity is ever resolved), documents over
+ * {@link #MAX_BYTES} and nesting past {@link #MAX_DEPTH}.
  */
 public final class OvaXml {
   /** Largest ova.xml read: real ones are tens of KiB. */
@@ -119,115 +114,181 @@ public final class OvaXml {
     }
   }
 
-  /** Parses one top-level {@code <value>}. */
+  /** Deepest nesting of structs and arrays read: real ova.xml files are 4 or 5 deep. */
+  public static final int MAX_DEPTH = 64;
+
+  /**
+   * Parses one top-level {@code <value>}, streaming (StAX): no document tree, each leaf's text read
+   * once, nesting bounded by {@link #MAX_DEPTH} (so no input can exhaust the stack), DTDs and
+   * entity references refused.
+   */
   public static Object parse(byte[] xml) throws XvaException {
     if (xml.length > MAX_BYTES) {
       throw new XvaException("ova.xml: " + xml.length + " bytes is over the limit of " + MAX_BYTES);
     }
-    Document doc;
     try {
-      doc = builder().parse(new ByteArrayInputStream(xml));
-    } catch (SAXException e) {
-      throw new XvaException("ova.xml: not well-formed or not allowed: " + e.getMessage(), e);
-    } catch (IOException | ParserConfigurationException e) {
-      throw new XvaException("ova.xml: " + e.getMessage(), e);
-    }
-    Element root = doc.getDocumentElement();
-    if (!root.getTagName().equals("value")) {
+      XMLStreamReader r = factory().createXMLStreamReader(new ByteArrayInputStream(xml));
+      try {
+        int ev = nextTag(r);
+        if (ev != XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals("value")) {
+          String root = ev == XMLStreamConstants.START_ELEMENT ? r.getLocalName() : "nothing";
+          throw new XvaException(
+              "ova.xml: root element is <"
+                  + io.vdisk.engine.Printable.of(root)
+                  + ">, expected <value>"
+                  + (root.equals("appliance")
+                      ? " (a version 1 'Zurich' XVA, which xapi no longer imports either)"
+                      : ""));
+        }
+        Object v = value(r, 0);
+        while (r.hasNext()) {
+          int e = r.next();
+          if (e == XMLStreamConstants.START_ELEMENT || e == XMLStreamConstants.DTD) {
+            throw new XvaException("ova.xml: content after the top-level <value>");
+          }
+        }
+        return v;
+      } finally {
+        r.close();
+      }
+    } catch (XMLStreamException | RuntimeException e) {
       throw new XvaException(
-          "ova.xml: root element is <"
-              + root.getTagName()
-              + ">, expected <value>"
-              + (root.getTagName().equals("appliance")
-                  ? " (a version 1 'Zurich' XVA, which xapi no longer imports either)"
-                  : ""));
+          "ova.xml: not well-formed or not allowed: "
+              + io.vdisk.engine.Printable.of(e.getMessage()),
+          e);
     }
-    return read(root);
   }
 
-  private static DocumentBuilder builder() throws ParserConfigurationException {
-    DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-    f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-    f.setFeature("http://xml.org/sax/features/external-general-entities", false);
-    f.setFeature("http://xml.org/sax/features/external-parameter-entities", false);
-    f.setFeature("http://apache.org/xml/features/nonvalidating/load-external-dtd", false);
-    f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-    f.setAttribute(XMLConstants.ACCESS_EXTERNAL_DTD, "");
-    f.setAttribute(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
-    f.setXIncludeAware(false);
-    f.setExpandEntityReferences(false);
-    f.setNamespaceAware(false);
-    DocumentBuilder b = f.newDocumentBuilder();
-    b.setErrorHandler(null);
-    return b;
+  private static XMLInputFactory factory() {
+    XMLInputFactory f = XMLInputFactory.newFactory();
+    f.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+    f.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+    f.setProperty(XMLInputFactory.IS_NAMESPACE_AWARE, false);
+    f.setProperty(XMLInputFactory.IS_COALESCING, true);
+    return f;
   }
 
-  private static Object read(Element value) throws XvaException {
-    Element child = firstElement(value);
-    if (child == null) {
-      return value.getTextContent();
+  /** The next start or end tag, refusing DTDs and entity references on the way. */
+  private static int nextTag(XMLStreamReader r) throws XMLStreamException, XvaException {
+    while (r.hasNext()) {
+      int e = r.next();
+      switch (e) {
+        case XMLStreamConstants.START_ELEMENT, XMLStreamConstants.END_ELEMENT:
+          return e;
+        case XMLStreamConstants.DTD:
+          throw new XvaException(
+              "ova.xml: a DOCTYPE (DTD) is not allowed: entities are never resolved");
+        case XMLStreamConstants.ENTITY_REFERENCE:
+          throw new XvaException("ova.xml: entity references are not allowed");
+        default:
+          break; // text between tags, comments, processing instructions
+      }
     }
-    String text = child.getTextContent().trim();
-    switch (child.getTagName()) {
+    return XMLStreamConstants.END_DOCUMENT;
+  }
+
+  /** A {@code <value>}, the reader at its start tag; leaves the reader at its end tag. */
+  private static Object value(XMLStreamReader r, int depth)
+      throws XMLStreamException, XvaException {
+    if (depth > MAX_DEPTH) {
+      throw new XvaException("ova.xml: values nested deeper than " + MAX_DEPTH);
+    }
+    StringBuilder text = new StringBuilder();
+    Object typed = null;
+    boolean isTyped = false;
+    while (r.hasNext()) {
+      int e = r.next();
+      switch (e) {
+        case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE:
+          if (!isTyped) {
+            text.append(r.getText());
+          }
+          break;
+        case XMLStreamConstants.START_ELEMENT:
+          if (isTyped) {
+            throw new XvaException("ova.xml: <value> holds more than one value");
+          }
+          typed = typed(r, depth);
+          isTyped = true;
+          break;
+        case XMLStreamConstants.END_ELEMENT:
+          return isTyped ? typed : text.toString();
+        case XMLStreamConstants.DTD:
+          throw new XvaException(
+              "ova.xml: a DOCTYPE (DTD) is not allowed: entities are never resolved");
+        case XMLStreamConstants.ENTITY_REFERENCE:
+          throw new XvaException("ova.xml: entity references are not allowed");
+        default:
+          break;
+      }
+    }
+    throw new XvaException("ova.xml: ends inside a <value>");
+  }
+
+  /** A typed value, the reader at its start tag; leaves it at the type's end tag. */
+  private static Object typed(XMLStreamReader r, int depth)
+      throws XMLStreamException, XvaException {
+    String tag = r.getLocalName();
+    switch (tag) {
       case "string":
-        return child.getTextContent();
+        return r.getElementText();
       case "int":
       case "i4":
       case "i8":
-        return text;
+        return r.getElementText().trim();
       case "boolean":
         // rpclib: only "1" is true; "true" reads as false.
-        return text.equals("1");
+        return r.getElementText().trim().equals("1");
       case "double":
+        String d = r.getElementText().trim();
         try {
-          return Double.parseDouble(text);
+          return Double.parseDouble(d);
         } catch (NumberFormatException e) {
-          throw new XvaException("ova.xml: bad <double> '" + text + "'");
+          throw new XvaException("ova.xml: bad <double> '" + io.vdisk.engine.Printable.of(d) + "'");
         }
       case "dateTime.iso8601":
-        return new DateTime(text);
+        return new DateTime(r.getElementText().trim());
       case "nil":
+        if (nextTag(r) != XMLStreamConstants.END_ELEMENT) {
+          throw new XvaException("ova.xml: <nil> is not empty");
+        }
         return null;
       case "struct":
         Map<String, Object> m = new LinkedHashMap<>();
-        for (Element member = firstElement(child); member != null; member = nextElement(member)) {
-          Element name = firstElement(member);
-          Element v = name == null ? null : nextElement(name);
-          if (name == null || !name.getTagName().equals("name") || v == null) {
+        while (nextTag(r) == XMLStreamConstants.START_ELEMENT) {
+          if (!r.getLocalName().equals("member")
+              || nextTag(r) != XMLStreamConstants.START_ELEMENT
+              || !r.getLocalName().equals("name")) {
             throw new XvaException("ova.xml: <member> without <name> and <value>");
           }
-          m.put(name.getTextContent(), read(v));
+          String name = r.getElementText();
+          if (nextTag(r) != XMLStreamConstants.START_ELEMENT || !r.getLocalName().equals("value")) {
+            throw new XvaException("ova.xml: <member> without <name> and <value>");
+          }
+          m.put(name, value(r, depth + 1));
+          if (nextTag(r) != XMLStreamConstants.END_ELEMENT) {
+            throw new XvaException("ova.xml: <member> holds more than a name and a value");
+          }
         }
         return m;
       case "array":
         List<Object> l = new ArrayList<>();
-        Element data = firstElement(child);
-        if (data != null) {
-          for (Element v = firstElement(data); v != null; v = nextElement(v)) {
-            l.add(read(v));
+        if (nextTag(r) == XMLStreamConstants.START_ELEMENT) {
+          if (!r.getLocalName().equals("data")) {
+            throw new XvaException("ova.xml: <array> without <data>");
           }
+          while (nextTag(r) == XMLStreamConstants.START_ELEMENT) {
+            if (!r.getLocalName().equals("value")) {
+              throw new XvaException("ova.xml: <data> holds <" + r.getLocalName() + ">");
+            }
+            l.add(value(r, depth + 1));
+          }
+          nextTag(r); // </array>
         }
         return l;
       default:
-        throw new XvaException("ova.xml: unknown XML-RPC type <" + child.getTagName() + ">");
+        throw new XvaException(
+            "ova.xml: unknown XML-RPC type <" + io.vdisk.engine.Printable.of(tag) + ">");
     }
-  }
-
-  private static Element firstElement(Node n) {
-    for (Node c = n.getFirstChild(); c != null; c = c.getNextSibling()) {
-      if (c instanceof Element e) {
-        return e;
-      }
-    }
-    return null;
-  }
-
-  private static Element nextElement(Node n) {
-    for (Node c = n.getNextSibling(); c != null; c = c.getNextSibling()) {
-      if (c instanceof Element e) {
-        return e;
-      }
-    }
-    return null;
   }
 }
