@@ -145,6 +145,10 @@ public final class DiskChain implements VirtualDisk {
         access == StorageProvider.Access.PEEK
             ? StorageProvider.Access.PEEK
             : StorageProvider.Access.READ;
+    if (confineTo != null && !leaf.toRealPath().startsWith(confineTo.toRealPath())) {
+      throw new java.nio.file.AccessDeniedException(
+          leaf.toString(), null, "resolves to " + leaf.toRealPath() + ", outside " + confineTo);
+    }
     List<VhdImage> layers = new ArrayList<>();
     List<Path> paths = new ArrayList<>();
     try {

@@ -17,10 +17,37 @@ import java.util.Set;
  * its command line. Read from the kernel at the moment of asking, so never stale; a holder on
  * another NFS host, or in a process this user may not inspect, is not visible here.
  */
-final class Holders {
+public final class Holders {
   private static final int MAX_COMMAND = 120;
 
   private Holders() {}
+
+  /** This host's name, as the kernel has it (no DNS lookup). */
+  public static String host() {
+    try {
+      return Files.readString(Path.of("/proc/sys/kernel/hostname"), StandardCharsets.US_ASCII)
+          .trim();
+    } catch (IOException | RuntimeException e) {
+      return "localhost";
+    }
+  }
+
+  /** This process as other hosts should see it in a lock's holder text. */
+  public static String self(String purpose) {
+    return "host "
+        + host()
+        + " pid "
+        + ProcessHandle.current().pid()
+        + ": vdisk "
+        + Printable.of(purpose)
+        + " since "
+        + java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+  }
+
+  /** Holders of an OFD or POSIX lock on {@code file} seen from here, or an empty list. */
+  public static List<String> local(Path file) {
+    return find(file);
+  }
 
   /** "pid 123 (vdisk mount a.vhd /mnt), pid 456 (qemu-io ...)", or a sentence when none is seen. */
   static String describe(Path file) {

@@ -110,7 +110,8 @@ public final class ImageChecker {
                     n, f.dataOffset())));
       }
       long expected = f.currentSize() + Footer.SIZE;
-      if (img.fileSize() != expected) {
+      // The spec allows a 511-byte footer (Virtual PC before 2004 wrote them).
+      if (img.fileSize() != expected && img.fileSize() != expected - 1) {
         out.add(
             Finding.warning(
                 String.format(
@@ -224,7 +225,7 @@ public final class ImageChecker {
       }
       long space = l.dataSpaceBytes();
       String overlap = overlap(img, i, l);
-      if (space <= 0 || l.dataOffset() <= 0 || l.dataOffset() + space > size - Footer.SIZE) {
+      if (space <= 0 || l.dataOffset() <= 0 || l.dataOffset() + space > size - 511) {
         out.add(
             Finding.error(
                 String.format(
@@ -304,7 +305,8 @@ public final class ImageChecker {
     long fileSize = img.fileSize();
     if (sectors.length > 0) {
       long last = unsignedSector(sectors[sectors.length - 1]) * VhdLayout.SECTOR;
-      if (last + span > fileSize - Footer.SIZE && img.trailerValid()) {
+      long trailerAt = fileSize % 512 == 511 ? fileSize - 511 : fileSize - Footer.SIZE;
+      if (last + span > trailerAt && img.trailerValid()) {
         out.add(
             Finding.error(
                 String.format("%s: block at 0x%X runs into the trailing footer", n, last)));

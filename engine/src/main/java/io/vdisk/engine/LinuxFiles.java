@@ -111,7 +111,7 @@ final class LinuxFiles {
         errno = fd < 0 ? LastError.getInstance().get() : 0;
       } while (fd < 0 && errno == EINTR);
       if (fd < 0) {
-        throw new IOException(path + ": cannot open for locking (errno " + errno + ")");
+        throw failure(path, errno);
       }
       return fd;
     } finally {
@@ -135,6 +135,22 @@ final class LinuxFiles {
   static long nextHole(int fd, long pos, long size) {
     long r = Invoker.getInstance().invokeLLLrL(Libc.INSTANCE.lseek, fd, pos, SEEK_HOLE);
     return r >= 0 ? r : size;
+  }
+
+  /** The NIO exception for a failed open, with the reason a shell would print. */
+  private static IOException failure(Path path, int errno) {
+    return switch (errno) {
+      case 2 -> new java.nio.file.NoSuchFileException(path.toString());
+      case 13, 1 ->
+          new java.nio.file.AccessDeniedException(path.toString(), null, "permission denied");
+      case 30 ->
+          new java.nio.file.FileSystemException(path.toString(), null, "Read-only file system");
+      case 21 -> new java.nio.file.FileSystemException(path.toString(), null, "is a directory");
+      case 20 -> new java.nio.file.FileSystemException(path.toString(), null, "not a directory");
+      default ->
+          new java.nio.file.FileSystemException(
+              path.toString(), null, "cannot open (errno " + errno + ")");
+    };
   }
 
   static void close(int fd) {

@@ -1,7 +1,6 @@
 package io.vdisk.engine;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,12 +80,6 @@ public final class TempFiles {
   }
 
   private static String host() {
-    try {
-      return Files.readString(Path.of("/proc/sys/kernel/hostname"), StandardCharsets.US_ASCII)
-          .trim()
-          .replaceAll("[^A-Za-z0-9_-]", "_");
-    } catch (IOException | RuntimeException e) {
-      return "localhost";
-    }
+    return Holders.host().replaceAll("[^A-Za-z0-9_-]", "_");
   }
 }

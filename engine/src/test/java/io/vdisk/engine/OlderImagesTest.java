@@ -75,4 +75,25 @@ class OlderImagesTest {
         .isInstanceOf(UnsupportedImageException.class)
         .hasMessageContaining("0.1");
   }
+
+  @Test
+  void a511ByteFooterIsLegal() throws Exception {
+    Path fixed = dir.resolve("vpc2003.vhd");
+    VhdCreator.createFixed(StorageProvider.FILES, fixed, VhdCreator.Spec.fixed(1 << 20));
+    try (DiskChain d = DiskChain.open(fixed, false)) {
+      d.write(0, TestDisks.filled(4096, 0x33));
+    }
+    Path dyn = dir.resolve("dyn.vhd");
+    TestDisks.dynamic(dyn, 4L << 20, 2 << 20);
+    try (DiskChain d = DiskChain.open(dyn, false)) {
+      d.write(0, TestDisks.filled(4096, 0x44));
+    }
+    for (Path p : new Path[] {fixed, dyn}) {
+      byte[] view = TestDisks.readAll(p);
+      byte[] b = Files.readAllBytes(p);
+      Files.write(p, Arrays.copyOf(b, b.length - 1)); // the footer's last (reserved) byte cut
+      assertThat(TestDisks.readAll(p)).as(p.toString()).isEqualTo(view);
+      assertThat(ImageChecker.check(p)).as(p.toString()).isEmpty();
+    }
+  }
 }

@@ -37,7 +37,7 @@ class SrProcessIT {
       Proc second = vdisk("vdi-create", "--sr", sr.toString(), "name-label=x", "virtual-size=8M");
       assertThat(second.exit()).isEqualTo(ExitCode.REFUSED);
       assertThat(second.out())
-          .contains("in use by pid " + ProcessHandle.current().pid())
+          .contains(" pid " + ProcessHandle.current().pid() + ": vdisk vm-copy (test) since")
           .contains("vm-copy (test)");
       assertThat(held.vdis()).isEmpty();
     }

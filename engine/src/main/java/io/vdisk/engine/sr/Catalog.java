@@ -57,34 +57,46 @@ final class Catalog implements AutoCloseable {
     this.db = db;
   }
 
-  static Catalog open(Path file) throws IOException {
+  /**
+   * Opens the catalog. Never WAL: SQLite's WAL keeps its index in shared memory, which hosts
+   * sharing an SR over NFS or SMB do not share (SQLite documents WAL as unusable there); the
+   * rollback journal ({@code DELETE}) works wherever byte-range locks reach the server. Reads run
+   * in autocommit, so a reader holds SQLite's shared lock only for one statement and never keeps a
+   * writer waiting. {@code readOnly} opens without writing anything (a read-only SR directory).
+   */
+  static Catalog open(Path file, boolean readOnly) throws IOException {
     try {
-      Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
-      try (Statement s = c.createStatement()) {
-        s.execute("PRAGMA journal_mode=WAL");
-        s.execute("PRAGMA synchronous=FULL");
-        s.execute("PRAGMA foreign_keys=ON");
-        s.execute("PRAGMA busy_timeout=5000");
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS vdi (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
-                + " description TEXT NOT NULL DEFAULT '', read_only INTEGER NOT NULL DEFAULT 0,"
-                + " is_snapshot INTEGER NOT NULL DEFAULT 0, snapshot_of TEXT,"
-                + " managed INTEGER NOT NULL DEFAULT 1)");
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS vm (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
-                + " description TEXT NOT NULL DEFAULT '', vcpus INTEGER NOT NULL DEFAULT 1,"
-                + " memory INTEGER NOT NULL DEFAULT 0, is_template INTEGER NOT NULL DEFAULT 0,"
-                + " is_snapshot INTEGER NOT NULL DEFAULT 0, snapshot_of TEXT,"
-                + " other_config TEXT NOT NULL DEFAULT '{}')");
-        s.execute(
-            "CREATE TABLE IF NOT EXISTS vbd (uuid TEXT PRIMARY KEY,"
-                + " vm TEXT NOT NULL REFERENCES vm(uuid) ON DELETE CASCADE,"
-                + " vdi TEXT NOT NULL REFERENCES vdi(uuid), device TEXT NOT NULL,"
-                + " bootable INTEGER NOT NULL DEFAULT 0, mode TEXT NOT NULL DEFAULT 'RW',"
-                + " UNIQUE (vm, device))");
+      org.sqlite.SQLiteConfig cfg = new org.sqlite.SQLiteConfig();
+      cfg.setReadOnly(readOnly);
+      cfg.setBusyTimeout(10_000);
+      cfg.enforceForeignKeys(true);
+      if (!readOnly) {
+        cfg.setJournalMode(org.sqlite.SQLiteConfig.JournalMode.DELETE);
+        cfg.setSynchronous(org.sqlite.SQLiteConfig.SynchronousMode.FULL);
       }
-      c.setAutoCommit(false);
-      c.commit();
+      Connection c =
+          DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), cfg.toProperties());
+      if (!readOnly) {
+        try (Statement s = c.createStatement()) {
+          s.execute(
+              "CREATE TABLE IF NOT EXISTS vdi (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
+                  + " description TEXT NOT NULL DEFAULT '', read_only INTEGER NOT NULL DEFAULT 0,"
+                  + " is_snapshot INTEGER NOT NULL DEFAULT 0, snapshot_of TEXT,"
+                  + " managed INTEGER NOT NULL DEFAULT 1)");
+          s.execute(
+              "CREATE TABLE IF NOT EXISTS vm (uuid TEXT PRIMARY KEY, name TEXT NOT NULL,"
+                  + " description TEXT NOT NULL DEFAULT '', vcpus INTEGER NOT NULL DEFAULT 1,"
+                  + " memory INTEGER NOT NULL DEFAULT 0, is_template INTEGER NOT NULL DEFAULT 0,"
+                  + " is_snapshot INTEGER NOT NULL DEFAULT 0, snapshot_of TEXT,"
+                  + " other_config TEXT NOT NULL DEFAULT '{}')");
+          s.execute(
+              "CREATE TABLE IF NOT EXISTS vbd (uuid TEXT PRIMARY KEY,"
+                  + " vm TEXT NOT NULL REFERENCES vm(uuid) ON DELETE CASCADE,"
+                  + " vdi TEXT NOT NULL REFERENCES vdi(uuid), device TEXT NOT NULL,"
+                  + " bootable INTEGER NOT NULL DEFAULT 0, mode TEXT NOT NULL DEFAULT 'RW',"
+                  + " UNIQUE (vm, device))");
+        }
+      }
       return new Catalog(c);
     } catch (SQLException e) {
       throw new IOException(file + ": cannot open the catalog: " + e.getMessage(), e);
@@ -92,13 +104,16 @@ final class Catalog implements AutoCloseable {
   }
 
   /** Runs {@code work} in one transaction: all of it is committed, or none. */
-  void transaction(Work work) throws IOException {
+  synchronized void transaction(Work work) throws IOException {
     try {
+      db.setAutoCommit(false);
       work.run();
       db.commit();
+      db.setAutoCommit(true);
     } catch (SQLException | IOException | RuntimeException e) {
       try {
         db.rollback();
+        db.setAutoCommit(true);
       } catch (SQLException suppressed) {
         e.addSuppressed(suppressed);
       }
@@ -242,7 +257,8 @@ final class Catalog implements AutoCloseable {
     T of(ResultSet r) throws SQLException;
   }
 
-  private <T> List<T> query(String sql, Row<T> row, String... args) throws IOException {
+  private synchronized <T> List<T> query(String sql, Row<T> row, String... args)
+      throws IOException {
     try (PreparedStatement ps = db.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         ps.setString(i + 1, args[i]);
@@ -253,8 +269,7 @@ final class Catalog implements AutoCloseable {
           out.add(row.of(r));
         }
       }
-      db.commit();
-      return out;
+      return out; // autocommit: SQLite's shared lock is already released
     } catch (SQLException e) {
       throw new IOException("catalog: " + e.getMessage(), e);
     }

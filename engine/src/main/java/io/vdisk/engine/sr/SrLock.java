@@ -1,82 +1,57 @@
 package io.vdisk.engine.sr;
 
+import io.vdisk.engine.Holders;
+import io.vdisk.engine.WholeFileLock;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
- * An advisory lock on a file with {@link FileChannel#tryLock}, which NFS honours, so processes and
- * hosts sharing an SR never change it at once. Never waits: a held lock is an error naming the
- * holder ("in use by pid N: vdisk vm-copy"), which an exclusive holder writes into the file.
+ * An SR's lock or a VDI's: exclusive for changes, shared to read ({@link WholeFileLock}). Never
+ * waits: a held lock is an error naming the holder, from the kernel for holders on this host (pid
+ * and command, never stale), else from the text an exclusive holder keeps in the file.
  */
 final class SrLock implements AutoCloseable {
-  private final FileChannel channel;
-  private final FileLock lock;
+  private final WholeFileLock lock;
 
-  private SrLock(FileChannel channel, FileLock lock) {
-    this.channel = channel;
+  private SrLock(WholeFileLock lock) {
     this.lock = lock;
   }
 
   /** Takes the lock on {@code file} (created if needed), shared or exclusive, or fails at once. */
   static SrLock take(Path file, boolean exclusive, String what, String purpose) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    FileChannel ch =
-        FileChannel.open(
-            file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    FileLock l;
-    try {
-      l = ch.tryLock(0, Long.MAX_VALUE, !exclusive);
-    } catch (OverlappingFileLockException e) {
-      l = null;
-    } catch (IOException | RuntimeException e) {
-      ch.close();
-      throw e;
-    }
+    WholeFileLock l = WholeFileLock.tryTake(file, exclusive);
     if (l == null) {
-      String holder = holder(ch);
-      ch.close();
       throw new SrException(
           SrException.Kind.LOCKED,
-          what
-              + " is in use"
-              + (holder.isEmpty() ? " by another vdisk process" : " by " + holder)
-              + "; try again when it is done");
+          what + " is in use by " + holder(file) + "; try again when it is done");
     }
-    if (exclusive) {
-      byte[] me =
-          ("pid " + ProcessHandle.current().pid() + ": vdisk " + purpose)
-              .getBytes(StandardCharsets.UTF_8);
-      ch.truncate(0);
-      ch.write(ByteBuffer.wrap(me), 0);
+    try {
+      l.writeHolder(Holders.self(purpose));
+    } catch (IOException | RuntimeException e) {
+      l.close();
+      throw e;
     }
-    return new SrLock(ch, l);
+    return new SrLock(l);
   }
 
-  private static String holder(FileChannel ch) {
-    try {
-      ByteBuffer b = ByteBuffer.allocate(256);
-      ch.read(b, 0);
-      return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).trim();
-    } catch (IOException e) {
-      return "";
+  /**
+   * The exclusive holder's own text when there is one (host, pid, verb, since when: emptied on
+   * release, so never stale), else the holders this host's kernel knows (readers leave no text).
+   */
+  private static String holder(Path file) {
+    String text = WholeFileLock.holderOf(file);
+    if (!text.isEmpty()) {
+      return text;
     }
+    List<String> local = Holders.local(file);
+    return local.isEmpty()
+        ? "a process on another host (a reader, or one that left no name)"
+        : String.join(", ", local);
   }
 
   @Override
   public void close() throws IOException {
-    try {
-      if (lock.isValid()) {
-        lock.release();
-      }
-    } finally {
-      channel.close();
-    }
+    lock.close();
   }
 }

@@ -23,6 +23,7 @@ public final class SrMaintenance {
     sr.requireWritable();
     SrTree tree = SrTree.read(sr.dir());
     List<String> report = new ArrayList<>(sr.failedJournals());
+    report.addAll(tree.refused());
     Catalog c = sr.catalog();
     Set<String> known = new HashSet<>();
     for (Catalog.Vdi v : c.vdis()) {

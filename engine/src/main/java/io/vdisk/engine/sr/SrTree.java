@@ -39,10 +39,12 @@ final class SrTree {
   }
 
   private final Map<String, Node> nodes;
+  private final List<String> refused;
   private final Map<UUID, String> byFooter = new HashMap<>();
 
-  private SrTree(Map<String, Node> nodes) {
+  private SrTree(Map<String, Node> nodes, List<String> refused) {
     this.nodes = nodes;
+    this.refused = refused;
     for (Node n : nodes.values()) {
       if (n.footerUuid() != null) {
         byFooter.put(n.footerUuid(), n.vdi());
@@ -52,6 +54,8 @@ final class SrTree {
 
   static SrTree read(Path dir) throws IOException {
     Map<String, Node> nodes = new TreeMap<>();
+    List<String> refused = new ArrayList<>();
+    Path real = dir.toRealPath();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.vhd")) {
       for (Path f : ds) {
         String name = f.getFileName().toString();
@@ -59,6 +63,15 @@ final class SrTree {
           continue;
         }
         String vdi = name.substring(0, name.length() - 4);
+        if (Files.isSymbolicLink(f) && !f.toRealPath().startsWith(real)) {
+          // A VDI's file is the SR's own: a link to a file elsewhere is never used.
+          refused.add(
+              name
+                  + " is a symbolic link to "
+                  + io.vdisk.engine.Printable.of(f.toRealPath().toString())
+                  + ", outside the SR: not used");
+          continue;
+        }
         try (VhdImage img =
             VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
           nodes.put(
@@ -77,7 +90,12 @@ final class SrTree {
         }
       }
     }
-    return new SrTree(nodes);
+    return new SrTree(nodes, refused);
+  }
+
+  /** Files that look like VDIs but are not used (symbolic links leaving the SR), one line each. */
+  List<String> refused() {
+    return refused;
   }
 
   Map<String, Node> nodes() {

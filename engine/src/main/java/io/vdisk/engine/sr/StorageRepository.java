@@ -97,7 +97,7 @@ public final class StorageRepository implements Closeable {
       Path d, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
     SrLock lock = SrLock.take(d.resolve("sr.lock"), forChanges, "SR " + d, purpose);
     try {
-      Catalog catalog = Catalog.open(d.resolve(CATALOG));
+      Catalog catalog = Catalog.open(d.resolve(CATALOG), !forChanges);
       StorageRepository sr = new StorageRepository(d, provider, lock, catalog, forChanges);
       if (forChanges) {
         sr.recover();

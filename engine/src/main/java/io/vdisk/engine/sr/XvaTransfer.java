@@ -335,13 +335,6 @@ public final class XvaTransfer {
                 made.add(uuid);
                 vdiByRef.put(disk.id(), uuid);
                 journal[0] = sr.note(journal[0], new SrOp.XvaImport(List.copyOf(made)));
-                if (disk.virtualSize() <= 0 || disk.virtualSize() % 512 != 0) {
-                  throw new XvaException(
-                      disk.id()
-                          + ": virtual_size "
-                          + disk.virtualSize()
-                          + " is not a positive multiple of 512");
-                }
                 VhdCreator.createDynamic(
                     p, tmp(sr, uuid), VhdCreator.Spec.dynamic(disk.virtualSize()));
                 DiskChain c =

@@ -234,6 +234,14 @@ public record OvaArchive(Map<String, Object> version, List<Obj> objects) {
       }
       if (out.stream().noneMatch(d -> d.id().equals(vdi.id()))) {
         long size = longOf(vdi.snapshot().get("virtual_size"), vdi.id() + ".virtual_size");
+        // What every consumer (vm-import, xva-verify, the mount) needs of a disk, checked once.
+        if (size <= 0 || size % 512 != 0 || size > io.vdisk.vhd.VhdLayout.MAX_SIZE) {
+          throw new XvaException(
+              io.vdisk.engine.Printable.of(vdi.id())
+                  + ": virtual_size "
+                  + size
+                  + " is not a positive multiple of 512 of at most 2040 GiB");
+        }
         out.add(new Disk(vdi.id(), size, vdi));
       }
     }

@@ -65,42 +65,24 @@ public final class XvaDisk implements VirtualDisk {
           e);
     }
     Map<OvaArchive.Disk, XvaDisk> out = new LinkedHashMap<>();
-    long firstChunk = -1;
+    ChunkCounter counter = new ChunkCounter();
     for (OvaArchive.Disk d : ova.disks()) {
       String prefix = d.id() + "/";
       List<Chunk> list = new ArrayList<>();
-      long offset = 0;
-      long last = -1;
+      ChunkCounter.Disk place = counter.disk(d.id(), d.virtualSize());
       for (TarArchiveEntry e : entries) {
         String name = e.getName();
         if (!name.startsWith(prefix) || ChunkChecksum.ofName(name) != null) {
           continue;
         }
-        String suffix = name.substring(prefix.length());
-        if (!suffix.matches("[0-9]{1,18}")) {
-          continue;
-        }
-        long n = Long.parseLong(suffix);
-        if (n <= last) {
-          throw new XvaException(xva + ": '" + name + "' is out of order");
-        }
-        if (n - last - 1 > 0) {
-          if (firstChunk <= 0) {
-            throw new XvaException(xva + ": '" + name + "': chunks omitted before any chunk");
+        try {
+          long at = place.place(name, name.substring(prefix.length()), e.getSize());
+          if (e.getSize() > 0) {
+            list.add(new Chunk(at, e.getDataOffset(), e.getSize()));
           }
-          offset += (n - last - 1) * firstChunk;
+        } catch (XvaException bad) {
+          throw new XvaException(xva + ": " + bad.getMessage());
         }
-        if (offset + e.getSize() > d.virtualSize()) {
-          throw new XvaException(xva + ": '" + name + "' runs past the disk's virtual_size");
-        }
-        if (e.getSize() > 0) {
-          list.add(new Chunk(offset, e.getDataOffset(), e.getSize()));
-          if (firstChunk < 0) {
-            firstChunk = e.getSize();
-          }
-        }
-        offset += e.getSize();
-        last = n;
       }
       out.put(
           d,

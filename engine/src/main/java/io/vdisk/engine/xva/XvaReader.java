@@ -1,5 +1,6 @@
 package io.vdisk.engine.xva;
 
+import io.vdisk.engine.Printable;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -125,7 +126,9 @@ public final class XvaReader {
       if (first == null || !first.getName().equals("ova.xml")) {
         throw new XvaException(
             "not an XVA: the first tar entry must be 'ova.xml'"
-                + (first == null ? ", the archive is empty" : ", found '" + first.getName() + "'")
+                + (first == null
+                    ? ", the archive is empty"
+                    : ", found '" + Printable.of(first.getName()) + "'")
                 + (compression == XvaCompression.NONE && first == null
                     ? " (or a compression vdisk does not know)"
                     : ""));
@@ -142,22 +145,21 @@ public final class XvaReader {
       long chunks = 0;
       long keepAlives = 0;
       java.util.Deque<java.util.concurrent.Future<Void>> window = new java.util.ArrayDeque<>();
-      long firstChunkLength = -1;
+      ChunkCounter counter = new ChunkCounter();
       ChunkChecksum kind = null;
       byte[] data = new byte[XvaWriter.CHUNK * 4];
       for (OvaArchive.Disk disk : ova.disks()) {
         DiskSink sink = target.open(disk);
         String prefix = disk.id() + "/";
-        long offset = 0;
-        String lastSuffix = "-1";
-        while (offset < disk.virtualSize()) {
+        ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
+        while (!place.complete()) {
           io.vdisk.engine.Cancellation.checkpoint();
           TarArchiveEntry e = next(tar, prefix + "<chunk>");
           if (e == null) {
             throw new XvaException(
                 String.format(
                     "archive ends inside disk %s at byte %d of %d (truncated)",
-                    disk.id(), offset, disk.virtualSize()));
+                    disk.id(), place.offset(), disk.virtualSize()));
           }
           String name = e.getName();
           if (!name.startsWith(prefix)) {
@@ -165,50 +167,23 @@ public final class XvaReader {
                 "expected a chunk of disk "
                     + disk.id()
                     + " (at byte "
-                    + offset
+                    + place.offset()
                     + " of "
                     + disk.virtualSize()
                     + "), found '"
-                    + name
+                    + Printable.of(name)
                     + "'");
           }
-          String suffix = name.substring(prefix.length());
-          if (!suffix.matches("[0-9]{1,18}")) {
-            throw new XvaException(
-                "'"
-                    + name
-                    + "': expected a chunk number"
-                    + (ChunkChecksum.ofName(name) != null
-                        ? " (a checksum without its chunk)"
-                        : ""));
-          }
-          if (suffix.compareTo(lastSuffix) <= 0 && !lastSuffix.equals("-1")) {
-            throw new XvaException(
-                "'" + name + "' comes after '" + prefix + lastSuffix + "': chunks out of order");
-          }
-          long gap = Long.parseLong(suffix) - Long.parseLong(lastSuffix) - 1;
-          if (gap > 0) {
-            if (firstChunkLength <= 0) {
-              throw new XvaException("'" + name + "': chunks omitted before any chunk was read");
-            }
-            offset = Math.addExact(offset, Math.multiplyExact(gap, firstChunkLength));
-          }
           long len = e.getSize();
-          if (len % TarV7.BLOCK != 0) {
-            throw new XvaException("'" + name + "': length " + len + " is not a multiple of 512");
-          }
           if (len > data.length) {
-            throw new XvaException("'" + name + "': chunk of " + len + " bytes is too large");
-          }
-          if (offset + len > disk.virtualSize()) {
             throw new XvaException(
-                String.format(
-                    "'%s': data up to byte %d is past the disk's virtual_size %d",
-                    name, offset + len, disk.virtualSize()));
+                "'" + Printable.of(name) + "': chunk of " + len + " bytes is too large");
           }
+          long offset = place.place(name, name.substring(prefix.length()), len);
           int n = tar.readNBytes(data, 0, (int) len);
           if (n != len) {
-            throw new XvaException("'" + name + "': truncated (" + n + " of " + len + " bytes)");
+            throw new XvaException(
+                "'" + Printable.of(name) + "': truncated (" + n + " of " + len + " bytes)");
           }
           ByteBuffer chunk = ByteBuffer.wrap(java.util.Arrays.copyOf(data, (int) len));
           TarArchiveEntry c = next(tar, name + ".checksum");
@@ -216,11 +191,13 @@ public final class XvaReader {
           if (c == null || k == null || !c.getName().equals(name + k.extension())) {
             throw new XvaException(
                 "'"
-                    + name
+                    + Printable.of(name)
                     + "': expected its checksum file "
-                    + name
+                    + Printable.of(name)
                     + ".checksum or .xxhash, found "
-                    + (c == null ? "the end of the archive" : "'" + c.getName() + "'"));
+                    + (c == null
+                        ? "the end of the archive"
+                        : "'" + Printable.of(c.getName()) + "'"));
           }
           kind = kind == null ? k : kind;
           String stored =
@@ -239,7 +216,7 @@ public final class XvaReader {
                       String msg =
                           String.format(
                               "block %s checksum failed: archive has %s, data gives %s",
-                              name, stored, computed);
+                              Printable.of(name), Printable.of(stored), computed);
                       if (!force) {
                         throw new XvaException(msg);
                       }
@@ -259,11 +236,6 @@ public final class XvaReader {
           while (window.size() > WINDOW) {
             await(window.removeFirst());
           }
-          if (firstChunkLength < 0 && len > 0) {
-            firstChunkLength = len;
-          }
-          offset += len;
-          lastSuffix = suffix;
           chunks++;
         }
         while (!window.isEmpty()) {
@@ -303,15 +275,24 @@ public final class XvaReader {
         || name.startsWith("../")
         || name.contains("/../")
         || name.endsWith("/..")) {
-      throw new XvaException("refusing entry '" + name + "' (absolute or leaving the archive)");
+      throw new XvaException(
+          "refusing entry '" + Printable.of(name) + "' (absolute or leaving the archive)");
     }
     if (e.isSymbolicLink() || e.isLink()) {
       throw new XvaException(
-          "refusing entry '" + name + "': a link (to '" + e.getLinkName() + "')");
+          "refusing entry '"
+              + Printable.of(name)
+              + "': a link (to '"
+              + Printable.of(e.getLinkName())
+              + "')");
     }
     if (!e.isFile()) {
       throw new XvaException(
-          "refusing entry '" + name + "': not a regular file (expected " + expected + ")");
+          "refusing entry '"
+              + Printable.of(name)
+              + "': not a regular file (expected "
+              + Printable.of(expected)
+              + ")");
     }
     return e;
   }

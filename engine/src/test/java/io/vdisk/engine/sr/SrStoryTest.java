@@ -140,7 +140,8 @@ class SrStoryTest {
       try (io.vdisk.engine.VirtualDisk w = sr.openVdi(disk, false, "mount")) {
         assertThatThrownBy(() -> sr.openVdi(disk, false))
             .isInstanceOf(SrException.class)
-            .hasMessageContaining("VDI " + disk + " is in use by pid");
+            .hasMessageContaining("VDI " + disk + " is in use by host")
+            .hasMessageContaining(" pid " + ProcessHandle.current().pid() + ": vdisk mount since");
         assertThatThrownBy(() -> Vdis.snapshot(sr, disk))
             .isInstanceOf(SrException.class)
             .hasMessageContaining("vdisk mount");
@@ -185,7 +186,8 @@ class SrStoryTest {
           .hasMessageContaining("in use by VM");
       assertThatThrownBy(() -> StorageRepository.create(dir, "second"))
           .isInstanceOf(SrException.class)
-          .hasMessageContaining("in use by pid " + ProcessHandle.current().pid());
+          .hasMessageContaining("in use by host")
+          .hasMessageContaining(" pid " + ProcessHandle.current().pid() + ": vdisk test since");
     }
   }
 
@@ -231,5 +233,24 @@ class SrStoryTest {
       assertThat(java.nio.file.Files.list(dir).map(p -> p.getFileName().toString()))
           .noneMatch(n -> n.startsWith("."));
     }
+  }
+
+  @Test
+  void aSymbolicLinkLeavingTheSrIsNeverUsed() throws Exception {
+    Path outside = java.nio.file.Files.createDirectories(dir.resolveSibling("elsewhere"));
+    Path victim = outside.resolve("victim.vhd");
+    io.vdisk.engine.VhdCreator.createDynamic(
+        io.vdisk.engine.StorageProvider.FILES,
+        victim,
+        io.vdisk.engine.VhdCreator.Spec.dynamic(SIZE));
+    byte[] before = java.nio.file.Files.readAllBytes(victim);
+    String uuid = "0b8a2c4e-0000-4000-8000-0000000000aa";
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
+      java.nio.file.Files.createSymbolicLink(dir.resolve(uuid + ".vhd"), victim);
+      assertThat(SrMaintenance.scan(sr)).anyMatch(l -> l.contains("outside the SR: not used"));
+      assertThat(sr.vdis()).isEmpty();
+      assertThatThrownBy(() -> sr.openVdi(uuid, false)).isInstanceOf(SrException.class);
+    }
+    assertThat(java.nio.file.Files.readAllBytes(victim)).isEqualTo(before);
   }
 }

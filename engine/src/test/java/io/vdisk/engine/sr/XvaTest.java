@@ -189,8 +189,62 @@ class XvaTest {
               l.set(4, new Entry("Ref:103/00000000.checksum", l.get(4).data()));
               return l;
             }),
-        "comes after 'Ref:103/00000000'",
+        "comes after chunk 0 of Ref:103",
         "out of order");
+  }
+
+  @Test
+  void unpaddedChunkNamesAreNumbersForTheImporterAndTheMountAlike() throws Exception {
+    List<Entry> l = XvaFixture.entries(export(XvaCompression.NONE, ChunkChecksum.SHA1));
+    List<Entry> unpadded = new java.util.ArrayList<>();
+    for (Entry e : l) {
+      unpadded.add(new Entry(e.name().replaceAll("/0+(\\d)", "/$1"), e.data()));
+    }
+    byte[] xva = XvaFixture.write(unpadded);
+    Path dst = tmp.resolve("unpadded");
+    String imported = importInto(dst, xva);
+    try (StorageRepository sr = StorageRepository.open(dst, false, "check")) {
+      for (Vms.Disk d : Vms.get(sr, imported).disks()) {
+        assertThat(SrStoryTest.read(sr, d.vdi())).isEqualTo(d.device().equals("0") ? disk0 : disk1);
+      }
+    }
+    Path file = Files.write(tmp.resolve("unpadded.xva"), xva);
+    java.util.Map<io.vdisk.engine.xva.OvaArchive.Disk, io.vdisk.engine.xva.XvaDisk> disks =
+        io.vdisk.engine.xva.XvaDisk.openAll(file);
+    try {
+      for (var e : disks.entrySet()) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) e.getValue().size());
+        e.getValue().read(0, b);
+        assertThat(b.array()).isIn(disk0, disk1);
+      }
+    } finally {
+      for (var d : disks.values()) {
+        d.close();
+      }
+    }
+  }
+
+  @Test
+  void aChunkNumberPastTheDiskIsABadArchiveNotABug() throws Exception {
+    assertRefused(
+        edit(
+            l -> {
+              l.set(3, new Entry("Ref:103/999999999999999999", l.get(3).data()));
+              l.set(4, new Entry("Ref:103/999999999999999999.checksum", l.get(4).data()));
+              return l;
+            }),
+        "lies past the disk's virtual_size");
+  }
+
+  @Test
+  void controlCharactersInEntryNamesAreEscaped() throws Exception {
+    assertRefused(
+        edit(
+            l -> {
+              l.set(3, new Entry("Ref:103/\u001b[31mred", l.get(3).data()));
+              return l;
+            }),
+        "\\x1b[31mred");
   }
 
   @Test
