@@ -237,7 +237,7 @@ class SrStoryTest {
 
   @Test
   void aSymbolicLinkLeavingTheSrIsNeverUsed() throws Exception {
-    Path outside = java.nio.file.Files.createDirectories(dir.resolveSibling("elsewhere"));
+    Path outside = java.nio.file.Files.createTempDirectory("vdisk-elsewhere");
     Path victim = outside.resolve("victim.vhd");
     io.vdisk.engine.VhdCreator.createDynamic(
         io.vdisk.engine.StorageProvider.FILES,
@@ -252,5 +252,7 @@ class SrStoryTest {
       assertThatThrownBy(() -> sr.openVdi(uuid, false)).isInstanceOf(SrException.class);
     }
     assertThat(java.nio.file.Files.readAllBytes(victim)).isEqualTo(before);
+    java.nio.file.Files.delete(victim);
+    java.nio.file.Files.delete(outside);
   }
 }
