@@ -255,4 +255,36 @@ class SrStoryTest {
     java.nio.file.Files.delete(victim);
     java.nio.file.Files.delete(outside);
   }
+
+  @Test
+  void gcOfAnSrThatXenServerWroteKeepsEveryByte() throws Exception {
+    // base (tapdisk-style partial bitmaps, hidden) <- mid (hidden) <- leaf, as a XenServer file SR
+    String base = "0b8a2c4e-0000-4000-8000-0000000000b1";
+    String mid = "0b8a2c4e-0000-4000-8000-0000000000b2";
+    String leaf = "0b8a2c4e-0000-4000-8000-0000000000b3";
+    java.nio.file.Files.createDirectories(dir);
+    io.vdisk.engine.ForeignImage b =
+        io.vdisk.engine.ForeignImage.dynamic(SIZE, 2 << 20)
+            .partialBlock(0, 8, 64, 0x51)
+            .partialBlock(2, 0, 3, 0x52)
+            .hidden();
+    b.writeTo(dir.resolve(base + ".vhd"));
+    io.vdisk.engine.ForeignImage m =
+        io.vdisk.engine.ForeignImage.differencing(
+                dir.resolve(mid + ".vhd"), dir.resolve(base + ".vhd"))
+            .partialBlock(0, 0, 8, 0x61) // exactly where the base's bits are clear
+            .partialBlock(1, 100, 200, 0x62)
+            .hidden();
+    m.writeTo(dir.resolve(mid + ".vhd"));
+    io.vdisk.engine.Snapshots.createChild(dir.resolve(mid + ".vhd"), dir.resolve(leaf + ".vhd"));
+    byte[] view = m.contents(b.contents(null));
+    try (StorageRepository sr = StorageRepository.create(dir, "adopt")) {
+      SrMaintenance.scan(sr);
+      assertThat(read(sr, leaf)).isEqualTo(view);
+      assertThat(SrMaintenance.gc(sr)).anyMatch(l -> l.contains("coalesced base copy " + mid));
+      assertThat(read(sr, leaf)).as("the leaf reads the same after gc").isEqualTo(view);
+      assertThat(sr.vdi(leaf).depth()).isEqualTo(2);
+      assertThat(io.vdisk.engine.ImageChecker.check(dir.resolve(leaf + ".vhd"))).isEmpty();
+    }
+  }
 }
