@@ -96,4 +96,27 @@ class OlderImagesTest {
       assertThat(ImageChecker.check(p)).as(p.toString()).isEmpty();
     }
   }
+
+  @Test
+  void aLocatorNamingAFileThatIsNoVhdDoesNotStopTheParentSearch() throws Exception {
+    Path base = dir.resolve("base.vhd");
+    TestDisks.dynamic(base, 4L << 20, 2 << 20);
+    try (DiskChain d = DiskChain.open(base, false)) {
+      d.write(0, TestDisks.filled(512, 0x61));
+    }
+    Path child = dir.resolve("child.vhd");
+    Snapshots.createChild(base, child);
+    Files.writeString(dir.resolve("bxse.vhd"), "not a VHD at all");
+    // The MacX locator (tried first) now names bxse.vhd; W2ku and W2ru still name base.vhd.
+    byte[] b = Files.readAllBytes(child);
+    String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+    int at = text.indexOf("file://./base.vhd");
+    assertThat(at).isPositive();
+    b[at + "file://./b".length()] = 'x';
+    Files.write(child, b);
+    try (DiskChain c = DiskChain.open(child, true)) {
+      assertThat(c.paths().get(1).getFileName().toString()).isEqualTo("base.vhd");
+      assertThat(TestDisks.readAll(c)[0]).isEqualTo((byte) 0x61);
+    }
+  }
 }

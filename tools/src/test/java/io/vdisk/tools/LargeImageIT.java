@@ -81,4 +81,46 @@ class LargeImageIT {
     assertThat(check.out()).contains("is clean");
     assertThat(Files.size(img)).isGreaterThan(2000L << 30);
   }
+
+  /**
+   * Headers that claim giant BATs in small sparse files: each is refused in one line with exit 5 in
+   * a 64 MiB heap (before: exit 70 from an int overflow, an OutOfMemoryError trace, or 390 MB of
+   * memory to refuse an 8 KiB file).
+   */
+  @Test
+  void giantSparseBatsAreRefusedInBoundedMemory() throws Exception {
+    String jar =
+        Path.of(System.getProperty("vdisk.jar", "target/vdisk-all.jar"))
+            .toAbsolutePath()
+            .toString();
+    long[][] cases = {
+      {1L << 40, 512, 8192}, // 1 TiB in 512-byte blocks, in an 8 KiB file
+      {VhdLayout.MAX_SIZE, 4096, 3L << 30}, // 2040 GiB in 4 KiB blocks, sparse, BAT inside
+    };
+    for (long[] c : cases) {
+      Path img = dir.resolve("giant-" + c[1] + ".vhd");
+      long entries = VhdLayout.blocksFor(c[0], (int) c[1]);
+      io.vdisk.vhd.Footer f =
+          io.vdisk.vhd.Footer.create(
+              io.vdisk.vhd.DiskType.DYNAMIC, c[0], java.util.UUID.randomUUID(), 0, 512);
+      io.vdisk.vhd.DynamicHeader h =
+          io.vdisk.vhd.DynamicHeader.create(1536, (int) entries, (int) c[1]);
+      try (FileChannel ch =
+          FileChannel.open(
+              img,
+              StandardOpenOption.CREATE_NEW,
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE)) {
+        ch.write(f.toBuffer(), 0);
+        ch.write(h.toBuffer(), 512);
+        ch.write(f.toBuffer(), c[2] - 512); // sparse: the BAT region reads as zeros
+      }
+      for (String verb : new String[] {"info", "check", "map"}) {
+        Proc p = Proc.run(dir, "java", "-Xmx64m", "-jar", jar, verb, img.toString());
+        assertThat(p.exit()).as(verb + " " + img + ": " + p.out()).isEqualTo(ExitCode.UNSUPPORTED);
+        assertThat(p.out().trim().lines()).as(p.out()).hasSize(1);
+        assertThat(p.out()).contains("vdisk takes at most 4194304 blocks");
+      }
+    }
+  }
 }
