@@ -149,7 +149,14 @@ public final class XvaReader {
       ChunkChecksum kind = null;
       byte[] data = new byte[XvaWriter.CHUNK * 4];
       for (OvaArchive.Disk disk : ova.disks()) {
-        DiskSink sink = target.open(disk);
+        DiskSink sink;
+        try {
+          sink = target.open(disk);
+        } catch (XvaException e) {
+          throw e;
+        } catch (IOException e) {
+          throw new SinkException(e); // the SR's fault (a full disk), not the archive's
+        }
         String prefix = disk.id() + "/";
         ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
         while (!place.complete()) {

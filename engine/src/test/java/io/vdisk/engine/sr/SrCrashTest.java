@@ -12,12 +12,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Kills snapshot, clone, copy, uninstall and gc at every file operation; the next open of the SR
- * finishes the journaled work: every VDI reads as before, the catalog and the files agree, and the
- * operation is either wholly done or (killed before its journal) not at all.
+ * Kills every journaled operation ({@link SrOp}'s permitted types, so none is forgotten) and gc at
+ * every file operation; the next open of the SR finishes the journaled work: every VDI reads as
+ * before, the catalog and the files agree, and the operation is either wholly done or (killed
+ * before its journal) not at all.
  */
 class SrCrashTest {
   @TempDir Path tmp;
@@ -40,23 +41,67 @@ class SrCrashTest {
         "disk", disk, "template", t, "vm", vm, "vmDisk", vmDisk, "data", data, "snap", snap);
   }
 
-  private static void run(StorageRepository sr, String op, Map<String, String> ids)
-      throws Exception {
-    switch (op) {
-      case "vdi-snapshot" -> Vdis.snapshot(sr, ids.get("vmDisk"));
-      case "vm-clone" -> Vms.cloneVm(sr, ids.get("vm"), "vm2");
-      case "vm-copy" -> Vms.copyVm(sr, ids.get("vm"), "vm3");
-      case "vm-uninstall" -> Vms.uninstall(sr, ids.get("vm"));
-      case "gc" -> {
-        Vdis.destroy(sr, ids.get("snap"));
-        SrMaintenance.gc(sr);
+  /** What makes each journaled operation run, in an SR made by {@link #setUp}. */
+  @FunctionalInterface
+  interface Scenario {
+    void run(StorageRepository sr, Map<String, String> ids) throws Exception;
+  }
+
+  /** One scenario per permitted {@link SrOp} (checked below), and the GC's coalesce. */
+  static final Map<String, Scenario> SCENARIOS =
+      Map.ofEntries(
+          Map.entry("VdiCreate", (sr, ids) -> Vdis.create(sr, "new", "", 4L << 20)),
+          Map.entry("VdiSnapshot", (sr, ids) -> Vdis.snapshot(sr, ids.get("vmDisk"))),
+          Map.entry("VdiLink", (sr, ids) -> Vdis.clone(sr, ids.get("disk"))),
+          Map.entry("VdiCopy", (sr, ids) -> Vdis.copy(sr, ids.get("vmDisk"), "copy")),
+          Map.entry("VdiDestroy", (sr, ids) -> Vdis.destroy(sr, ids.get("snap"))),
+          Map.entry("VmClone", (sr, ids) -> Vms.cloneVm(sr, ids.get("vm"), "vm2")),
+          Map.entry("VmCopy", (sr, ids) -> Vms.copyVm(sr, ids.get("vm"), "vm3")),
+          Map.entry("VmSnapshot", (sr, ids) -> Vms.snapshotVm(sr, ids.get("vm"), "s")),
+          Map.entry("VmUninstall", (sr, ids) -> Vms.uninstall(sr, ids.get("vm"))),
+          Map.entry(
+              "XvaImport",
+              (sr, ids) -> {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                XvaTransfer.export(
+                    sr,
+                    ids.get("vm"),
+                    out,
+                    io.vdisk.engine.xva.XvaCompression.NONE,
+                    io.vdisk.engine.xva.ChunkChecksum.SHA1);
+                XvaTransfer.importVm(
+                    sr, new java.io.ByteArrayInputStream(out.toByteArray()), false);
+              }),
+          Map.entry(
+              "gc",
+              (sr, ids) -> {
+                Vdis.destroy(sr, ids.get("snap"));
+                SrMaintenance.gc(sr);
+              }));
+
+  /** Every operation the journal knows, by simple name: a new one without a scenario fails. */
+  static java.util.stream.Stream<String> operations() {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Class<?> c : SrOp.class.getPermittedSubclasses()) {
+      if (c.isInterface()) {
+        for (Class<?> sub : c.getPermittedSubclasses()) {
+          out.add(sub.getSimpleName());
+        }
+      } else {
+        out.add(c.getSimpleName());
       }
-      default -> throw new IllegalArgumentException(op);
     }
+    out.add("gc");
+    return out.stream();
+  }
+
+  @org.junit.jupiter.api.Test
+  void everyOperationHasAScenario() {
+    assertThat(SCENARIOS.keySet()).containsExactlyInAnyOrderElementsOf(operations().toList());
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"vdi-snapshot", "vm-clone", "vm-copy", "vm-uninstall", "gc"})
+  @MethodSource("operations")
   void everyCutIsFinishedByTheNextOpen(String op) throws Exception {
     int total = -1;
     for (int cut = 0; total < 0 || cut <= total; cut++) {
@@ -73,10 +118,11 @@ class SrCrashTest {
       }
       CuttingStorage cutter = new CuttingStorage(cut);
       try (StorageRepository sr = StorageRepository.open(dir, true, op, cutter)) {
-        run(sr, op, ids);
+        SCENARIOS.get(op).run(sr, ids);
         total = cutter.count();
-      } catch (CuttingStorage.Crash expected) {
-        // killed part way
+      } catch (java.io.IOException killed) {
+        // killed part way (the crash, perhaps wrapped by the layer it went through)
+        assertThat(cutter.crashed()).as(op + " failed without being killed: " + killed).isTrue();
       }
       String where = op + " killed at operation " + cut;
       try (StorageRepository sr =
@@ -85,7 +131,9 @@ class SrCrashTest {
         for (Map.Entry<String, byte[]> e : before.entrySet()) {
           boolean gone = vdis.stream().noneMatch(v -> v.uuid().equals(e.getKey()));
           if (gone) {
-            assertThat(op).as(where + ": " + e.getKey() + " vanished").isIn("vm-uninstall", "gc");
+            assertThat(op)
+                .as(where + ": " + e.getKey() + " vanished")
+                .isIn("VmUninstall", "VdiDestroy", "gc");
             continue;
           }
           assertThat(SrStoryTest.read(sr, e.getKey()))
