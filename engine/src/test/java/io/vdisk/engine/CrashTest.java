@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Cuts the writes of block allocation, bitmap updates and flush at every point and reopens: the
@@ -16,30 +15,42 @@ import org.junit.jupiter.params.provider.ValueSource;
  * never anything else. Writes acknowledged by a completed flush are never lost.
  */
 class CrashTest {
-  private static final int BLOCK = 4096;
-  private static final int SIZE = BLOCK * 16;
 
   /**
    * {@code dynamic} and {@code differencing} are vdisk's own images; {@code tap} is a dynamic image
    * as tapdisk leaves it (partial sector bitmaps, crafted byte by byte), where the scenario's
    * writes land in partly present blocks and must set their bits.
    */
-  @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"dynamic", "differencing", "tap"})
-  void everyCutLeavesOldOrNewData(String kind) throws Exception {
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> cases() {
+    java.util.List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
+    for (int block : new int[] {512, 4096, 65536}) {
+      for (String kind : new String[] {"dynamic", "differencing", "tap"}) {
+        out.add(org.junit.jupiter.params.provider.Arguments.of(kind, block));
+      }
+    }
+    return out.stream();
+  }
+
+  @ParameterizedTest(name = "{0}, block {1}")
+  @org.junit.jupiter.params.provider.MethodSource("cases")
+  void everyCutLeavesOldOrNewData(String kind, int block) throws Exception {
+    // Writes at fixed offsets in units of 4 KiB: with 512 B blocks each spans many blocks, with
+    // 64 KiB blocks many writes share one (the jimfs matrix: small blocks find edges cheaply).
+    final int BLOCK = 4096;
+    final int SIZE = Math.max(BLOCK * 16, block * 4);
     boolean differencing = kind.equals("differencing");
     try (FileSystem fs = TestDisks.memoryFs()) {
       Path dir = TestDisks.dir(fs);
       Path base = dir.resolve("base.vhd");
       if (kind.equals("tap")) {
-        ForeignImage.dynamic(SIZE, BLOCK)
-            .partialBlock(0, 0, 8, 0x11)
-            .partialBlock(1, 2, 4, 0x12)
-            .partialBlock(5, 1, 2, 0x15)
-            .partialBlock(12, 7, 8, 0x1C)
-            .writeTo(base);
+        int spb = block / 512;
+        ForeignImage f = ForeignImage.dynamic(SIZE, block);
+        for (int b = 0; b < SIZE / block; b += 3) {
+          f.partialBlock(b, (b * 7) % spb, Math.min(spb, (b * 7) % spb + 1 + b % 3), 0x11 + b);
+        }
+        f.writeTo(base);
       } else {
-        TestDisks.dynamic(base, SIZE, BLOCK);
+        TestDisks.dynamic(base, SIZE, block);
         try (DiskChain d = DiskChain.open(base, false)) {
           d.write(0, TestDisks.filled(3 * BLOCK, 0x11)); // blocks 0..2 allocated and full
         }
