@@ -2,6 +2,7 @@ package io.vdisk.bench;
 
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Progress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -19,8 +20,7 @@ public final class MakeChain {
     int depth = Integer.parseInt(args[2]);
     Path leaf = Chains.build(dir, size, depth, b -> (b * 2654435761L >>> 7) % 2 == 0, false);
     try (DiskChain chain = DiskChain.open(leaf, true)) {
-      Converter.convert(
-          chain, dir.resolve("chain.raw"), Converter.Target.RAW, Converter.Progress.NONE);
+      Converter.convert(chain, dir.resolve("chain.raw"), Converter.Target.RAW, Progress.NONE);
     }
     System.out.println(leaf);
   }

@@ -2,6 +2,7 @@ package io.vdisk.bench;
 
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.Progress;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.sr.Vdis;
@@ -104,7 +105,7 @@ public class SrBenchmark {
   public Converter.Result flattenSameChain() throws IOException {
     Path out = dir.resolve("flat-" + counter++ + ".raw.vhd");
     try (DiskChain c = DiskChain.open(dir.resolve(deepDisk + ".vhd"), true)) {
-      return Converter.convert(c, out, Converter.Target.VHD, Converter.Progress.NONE);
+      return Converter.convert(c, out, Converter.Target.VHD, Progress.NONE);
     } finally {
       Files.deleteIfExists(out);
     }

@@ -1,8 +1,8 @@
 package io.vdisk.bench;
 
 import io.vdisk.engine.DiskChain;
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.VhdCreator;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

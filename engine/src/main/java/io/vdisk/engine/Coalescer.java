@@ -1,5 +1,13 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.image.VhdParent;
+import io.vdisk.engine.io.ImageRefusedException;
+import io.vdisk.engine.io.JournalCodec;
+import io.vdisk.engine.io.Printable;
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.UnsupportedImageException;
@@ -165,12 +173,11 @@ public final class Coalescer {
   }
 
   public static Result coalesce(StorageProvider p, Path child, boolean force) throws IOException {
-    return coalesce(p, child, force, Converter.Progress.NONE);
+    return coalesce(p, child, force, Progress.NONE);
   }
 
   /** As {@link #coalesce(StorageProvider, Path, boolean)}, reporting the merge's progress. */
-  public static Result coalesce(
-      StorageProvider p, Path child, boolean force, Converter.Progress progress)
+  public static Result coalesce(StorageProvider p, Path child, boolean force, Progress progress)
       throws IOException {
     if (WriteRule.srVdi(child).isPresent()) {
       throw new ImageRefusedException(
@@ -188,11 +195,10 @@ public final class Coalescer {
    * base {@code child} whose parent has no other child: the SR-file refusal does not apply.
    */
   public static Result coalesceSrBase(StorageProvider p, Path child) throws IOException {
-    return run(p, child, false, Converter.Progress.NONE);
+    return run(p, child, false, Progress.NONE);
   }
 
-  private static Result run(
-      StorageProvider p, Path child, boolean force, Converter.Progress progress)
+  private static Result run(StorageProvider p, Path child, boolean force, Progress progress)
       throws IOException {
     Path c = child.toAbsolutePath().normalize();
     Path dir = c.getParent();
@@ -308,7 +314,7 @@ public final class Coalescer {
                 + Printable.of(e.getMessage()));
         continue;
       }
-      finish(p, dir, journal, j, size, Converter.Progress.NONE);
+      finish(p, dir, journal, j, size, Progress.NONE);
       finished.add(j.child());
     }
     return new Recovery(finished, warnings);
@@ -348,12 +354,7 @@ public final class Coalescer {
   }
 
   private static long finish(
-      StorageProvider p,
-      Path dir,
-      Path journal,
-      Journal j,
-      long childSize,
-      Converter.Progress progress)
+      StorageProvider p, Path dir, Path journal, Journal j, long childSize, Progress progress)
       throws IOException {
     Path child = dir.resolve(j.child());
     Path parent = dir.resolve(j.parent());
@@ -399,7 +400,7 @@ public final class Coalescer {
    * Copies every sector present in {@code child} (one layer) into {@code parent}: whole blocks
    * where the child's block is full, runs of set bits elsewhere, reads overlapped with writes.
    */
-  static long merge(StorageProvider p, Path child, Path parent, Converter.Progress progress)
+  static long merge(StorageProvider p, Path child, Path parent, Progress progress)
       throws IOException {
     try (VhdImage ci = VhdImage.open(p.open(child, true), true);
         VhdImage pi = VhdImage.open(p.open(parent, false), false)) {
@@ -468,7 +469,7 @@ public final class Coalescer {
           continue;
         }
         try (Storage s = p.open(f, StorageProvider.Access.PEEK)) {
-          if (parentUuid.equals(VhdOpener.parentOf(s))) {
+          if (parentUuid.equals(VhdImage.peekParent(s))) {
             out.add(f.toAbsolutePath().normalize());
           }
         } catch (IOException e) {

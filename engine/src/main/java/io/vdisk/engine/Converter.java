@@ -1,5 +1,9 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.Publisher;
+import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -22,14 +26,6 @@ public final class Converter {
     RAW,
     VHD,
     VHD_FIXED
-  }
-
-  /** Progress callback: bytes of the virtual disk done so far, of the total. */
-  @FunctionalInterface
-  public interface Progress {
-    void update(long done, long total);
-
-    Progress NONE = (d, t) -> {};
   }
 
   /** Result of a conversion: bytes of data copied and of zeros skipped. */
@@ -97,7 +93,7 @@ public final class Converter {
             CHUNK,
             (p, buf) -> {
               src.read(p.offset(), buf);
-              return !RawDisk.isZero(buf.duplicate().flip());
+              return !Zeros.isZero(buf.duplicate().flip());
             },
             (p, buf) -> out.write(p.offset(), buf),
             progress,

@@ -1,5 +1,6 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.io.Cancellation;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -38,12 +39,7 @@ final class CopyPipeline {
 
   /** Copies every piece; returns the bytes written (pieces not dropped). */
   static long run(
-      List<Piece> pieces,
-      int maxPiece,
-      Source source,
-      Sink sink,
-      Converter.Progress progress,
-      long total)
+      List<Piece> pieces, int maxPiece, Source source, Sink sink, Progress progress, long total)
       throws IOException {
     BlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(BUFFERS);
     BlockingQueue<Filled> full = new ArrayBlockingQueue<>(BUFFERS + 1);

@@ -1,5 +1,10 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.ParentResolver;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.ReadOnlyDiskException;
+import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.UnsupportedImageException;
@@ -268,7 +273,7 @@ public final class DiskChain implements VirtualDisk {
   private void readBlock(int block, int off, ByteBuffer dst, int from) throws IOException {
     int layer = from == 0 ? owner[block] : nextOwner(block, from);
     if (layer < 0) {
-      VhdImage.zeroFill(dst);
+      Zeros.fill(dst);
       return;
     }
     VhdImage img = layers.get(layer);
@@ -277,7 +282,7 @@ public final class DiskChain implements VirtualDisk {
       // Past the end of a smaller ancestor reads as zeros, as libvhd does.
       int inside = (int) Math.max(0, img.size() - abs);
       ByteBuffer tail = dst.slice(dst.position() + inside, dst.remaining() - inside);
-      VhdImage.zeroFill(tail);
+      Zeros.fill(tail);
       if (inside == 0) {
         return;
       }
@@ -301,7 +306,7 @@ public final class DiskChain implements VirtualDisk {
       if (present) {
         img.readData(block, pos, part);
       } else if (bottom) {
-        VhdImage.zeroFill(part);
+        Zeros.fill(part);
       } else {
         readBlock(block, pos, part, layer + 1);
       }

@@ -1,5 +1,7 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.io.FileStorage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.Footer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -67,19 +69,5 @@ public final class Disks {
     return f == Format.VHD
         ? DiskChain.open(path, access, StorageProvider.FILES, null, grant)
         : RawDisk.open(path, access);
-  }
-
-  /** True when the remaining bytes of {@code b} are all zero (vectorised). */
-  public static boolean isZero(ByteBuffer b) {
-    return RawDisk.isZero(b);
-  }
-
-  /** fsyncs a directory so that a rename or a new file in it is durable (Linux). */
-  public static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | UnsupportedOperationException e) {
-      // Not every file system lets a directory be opened; the rename itself already happened.
-    }
   }
 }

@@ -1,5 +1,9 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.HiddenData;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.image.VhdParent;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;

@@ -1,10 +1,13 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.io.ReadOnlyDiskException;
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.Zeros;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -52,7 +55,7 @@ public final class RawDisk implements VirtualDisk {
   public void read(long offset, ByteBuffer dst) throws IOException {
     VirtualDisk.checkRange(this, offset, dst.remaining());
     storage.read(dst, offset);
-    VhdImage.zeroFill(dst);
+    Zeros.fill(dst);
   }
 
   @Override
@@ -88,7 +91,7 @@ public final class RawDisk implements VirtualDisk {
       } else {
         buf.clear().limit(n);
         read(pos, buf);
-        kind = isZero(buf.array(), n) ? Extent.Kind.ZERO : Extent.Kind.DATA;
+        kind = Zeros.isZero(buf.array(), n) ? Extent.Kind.ZERO : Extent.Kind.DATA;
       }
       Extent last = out.isEmpty() ? null : out.get(out.size() - 1);
       if (last != null && last.kind() == kind) {
@@ -98,33 +101,6 @@ public final class RawDisk implements VirtualDisk {
       }
     }
     return out;
-  }
-
-  private static final byte[] ZEROS = new byte[PROBE];
-  private static final ByteBuffer DIRECT_ZEROS = ByteBuffer.allocateDirect(PROBE);
-
-  /** True when the remaining bytes of {@code b} are zero (vectorised; any kind of buffer). */
-  static boolean isZero(ByteBuffer b) {
-    for (int off = b.position(); off < b.limit(); off += PROBE) {
-      int len = Math.min(PROBE, b.limit() - off);
-      if (b.slice(off, len).mismatch(DIRECT_ZEROS.slice(0, len)) >= 0) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** True when the first {@code n} bytes are zero (vectorised by the JDK). */
-  static boolean isZero(byte[] a, int n) {
-    int off = 0;
-    while (off < n) {
-      int len = Math.min(ZEROS.length, n - off);
-      if (Arrays.mismatch(a, off, off + len, ZEROS, 0, len) >= 0) {
-        return false;
-      }
-      off += len;
-    }
-    return true;
   }
 
   @Override

@@ -1,5 +1,9 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.Publisher;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;

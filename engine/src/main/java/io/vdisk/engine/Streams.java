@@ -1,5 +1,10 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.DynamicLayout;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.Cancellation;
+import io.vdisk.engine.io.Zeros;
+import io.vdisk.vhd.Batmap;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.DynamicHeader;
@@ -33,7 +38,7 @@ public final class Streams {
   private Streams() {}
 
   /** Writes every byte of {@code src}, in order. Returns the bytes written. */
-  public static long writeRaw(VirtualDisk src, OutputStream out, Converter.Progress progress)
+  public static long writeRaw(VirtualDisk src, OutputStream out, Progress progress)
       throws IOException {
     long size = src.size();
     byte[] buf = new byte[PIECE];
@@ -60,7 +65,7 @@ public final class Streams {
    * Writes {@code src} as a dynamic VHD (blktap layout, creator {@code tap} 1.3, 2 MiB blocks),
    * sequentially. Returns the bytes of block data written.
    */
-  public static long writeVhd(VirtualDisk src, OutputStream out, Converter.Progress progress)
+  public static long writeVhd(VirtualDisk src, OutputStream out, Progress progress)
       throws IOException {
     long size = VhdLayout.roundUpToSector(src.size());
     VhdCreator.validateSize(size);
@@ -80,14 +85,14 @@ public final class Streams {
     DynamicLayout layout = DynamicLayout.of(entries, List.of());
     int bitmapBytes = VhdLayout.bitmapBytes(bs);
     BlockAllocationTable bat = BlockAllocationTable.empty(entries);
-    byte[] map = new byte[(int) layout.batmapBytes()];
+    Batmap map = Batmap.empty(layout.batmapBytes());
     long next = layout.end();
     long[] starts = new long[blocks.size()];
     for (int i = 0; i < blocks.size(); i++) {
       int b = blocks.get(i);
       starts[i] = VhdLayout.blockStart(next, bitmapBytes);
       bat.set(b, starts[i] / VhdLayout.SECTOR);
-      map[b >>> 3] |= (byte) (0x80 >>> (b & 7));
+      map.setFull(b);
       next = starts[i] + bitmapBytes + bs;
     }
     Footer footer =
@@ -141,7 +146,7 @@ public final class Streams {
    * Copies a raw image from {@code in} onto {@code out} from offset 0, skipping zero pieces (the
    * target is new and sparse); refuses a stream longer than the disk. Returns the bytes read.
    */
-  public static long readRaw(InputStream in, VirtualDisk out, Converter.Progress progress)
+  public static long readRaw(InputStream in, VirtualDisk out, Progress progress)
       throws IOException {
     byte[] buf = new byte[PIECE];
     long pos = 0;
@@ -155,7 +160,7 @@ public final class Streams {
             "the input holds more than the disk's " + out.size() + " bytes; nothing was changed");
       }
       ByteBuffer piece = ByteBuffer.wrap(buf, 0, n);
-      if (!Disks.isZero(piece.duplicate())) {
+      if (!Zeros.isZero(piece.duplicate())) {
         out.write(pos, piece);
       }
       pos += n;
@@ -170,7 +175,7 @@ public final class Streams {
    * one (raw data, then the footer, which must describe what came before it). A differencing VHD is
    * refused: without its parent it is not a disk. Returns the virtual size.
    */
-  public static long readVhd(InputStream in, VirtualDisk out, Converter.Progress progress)
+  public static long readVhd(InputStream in, VirtualDisk out, Progress progress)
       throws IOException {
     Sequential s = new Sequential(in);
     ByteBuffer first = s.read(Footer.SIZE);
@@ -238,7 +243,7 @@ public final class Streams {
         int len = (int) Math.min((long) (end - sec) * VhdLayout.SECTOR, size - at);
         if (len > 0) {
           ByteBuffer run = data.slice(sec * VhdLayout.SECTOR, len);
-          if (!Disks.isZero(run.duplicate())) {
+          if (!Zeros.isZero(run.duplicate())) {
             writeInside(out, at, run);
           }
         }
@@ -250,8 +255,7 @@ public final class Streams {
     return size;
   }
 
-  private static long readFixed(
-      Sequential s, ByteBuffer first, VirtualDisk out, Converter.Progress progress)
+  private static long readFixed(Sequential s, ByteBuffer first, VirtualDisk out, Progress progress)
       throws IOException {
     // Data until the end, the last 512 bytes the footer: one sector is always held back, at the
     // front of the buffer, and what is read goes after it.
@@ -268,7 +272,7 @@ public final class Streams {
             "input: more data than the disk's " + out.size() + " bytes; nothing was changed");
       }
       ByteBuffer piece = ByteBuffer.wrap(buf, 0, n);
-      if (!Disks.isZero(piece.duplicate())) {
+      if (!Zeros.isZero(piece.duplicate())) {
         out.write(pos, piece);
       }
       pos += n;
@@ -300,7 +304,7 @@ public final class Streams {
   private static void writeInside(VirtualDisk out, long at, ByteBuffer run) throws IOException {
     long inside = Math.max(0, Math.min(run.remaining(), out.size() - at));
     if (inside < run.remaining()
-        && !Disks.isZero(
+        && !Zeros.isZero(
             run.slice(run.position() + (int) inside, run.remaining() - (int) inside))) {
       throw new IOException(
           "input: data at byte "

@@ -1,5 +1,6 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.io.ReadOnlyDiskException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,22 +11,22 @@ import java.util.List;
  * share across threads. Raw files, fixed and dynamic images, chains, SR VDIs and XVA-backed disks
  * all implement it; convert, copy, export, FUSE and the command line only ever see this.
  *
- * <p>The contract every implementation keeps ({@code VirtualDiskContract} runs it over each, at
- * 512 B, 4 KiB and 2 MiB blocks):
+ * <p>The contract every implementation keeps ({@code VirtualDiskContract} runs it over each, at 512
+ * B, 4 KiB and 2 MiB blocks):
  *
  * <ul>
  *   <li>{@code read} fills the whole buffer (any kind of buffer, from its position); a range past
  *       {@link #size()} or a negative offset is refused with {@link IllegalArgumentException}
  *       before anything is read; an empty read at {@code size()} is allowed;
  *   <li>a write or {@code writeZeros} on a disk opened read-only is refused with {@link
- *       ReadOnlyDiskException} before anything is touched (exit 3, {@code EROFS}); a write past
- *       the end with {@link IllegalArgumentException}; a write consumes its buffer;
+ *       ReadOnlyDiskException} before anything is touched (exit 3, {@code EROFS}); a write past the
+ *       end with {@link IllegalArgumentException}; a write consumes its buffer;
  *   <li>{@code extents(from, to)} covers exactly {@code [from, to)} in order, adjacent runs of one
  *       kind and layer merged, never ABSENT; ZERO runs read as zeros, every non-zero byte lies in a
  *       DATA run; a range outside the disk is refused with {@link IllegalArgumentException};
  *   <li>after {@code flush()} returns, every write before it survives close, a crash and reopen;
- *   <li>readers may run concurrently; {@code close()} is idempotent; any I/O after it fails with
- *       an {@link IOException}.
+ *   <li>readers may run concurrently; {@code close()} is idempotent; any I/O after it fails with an
+ *       {@link IOException}.
  * </ul>
  */
 public interface VirtualDisk extends Closeable {

@@ -1,5 +1,9 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.ImageLock;
+import io.vdisk.engine.io.ImageRefusedException;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -3,6 +3,9 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.UnsupportedImageException;

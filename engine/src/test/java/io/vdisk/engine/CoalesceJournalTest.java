@@ -2,6 +2,8 @@ package io.vdisk.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

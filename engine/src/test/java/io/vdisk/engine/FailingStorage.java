@@ -1,5 +1,7 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

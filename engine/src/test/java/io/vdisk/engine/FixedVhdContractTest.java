@@ -1,5 +1,7 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;

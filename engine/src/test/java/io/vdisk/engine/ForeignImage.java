@@ -1,5 +1,9 @@
 package io.vdisk.engine;
 
+import io.vdisk.engine.image.DynamicLayout;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.DynamicHeader;
@@ -184,7 +188,7 @@ public final class ForeignImage {
             hidden ? 1 : 0,
             null);
     BlockAllocationTable bat = BlockAllocationTable.empty(entries);
-    byte[] map = new byte[(int) layout.batmapBytes()];
+    io.vdisk.vhd.Batmap map = io.vdisk.vhd.Batmap.empty(layout.batmapBytes());
     int bitmapBytes = VhdLayout.bitmapBytes(blockSize);
     long next = layout.end();
     List<long[]> placed = new ArrayList<>();
@@ -193,7 +197,7 @@ public final class ForeignImage {
       long dataStart = start + bitmapBytes;
       bat.set(e.getKey(), start / VhdLayout.SECTOR);
       if (batmap && e.getValue().bitmap().isFull()) {
-        map[e.getKey() >>> 3] |= (byte) (0x80 >>> (e.getKey() & 7));
+        map.setFull(e.getKey());
       }
       placed.add(new long[] {e.getKey(), start});
       next = dataStart + blockSize;

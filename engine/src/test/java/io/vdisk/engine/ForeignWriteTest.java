@@ -2,6 +2,8 @@ package io.vdisk.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.SectorBitmap;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystem;

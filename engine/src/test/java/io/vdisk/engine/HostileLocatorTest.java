@@ -2,6 +2,7 @@ package io.vdisk.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.DynamicHeader;
 import io.vdisk.vhd.ParentLocator;
 import java.nio.ByteBuffer;

@@ -3,6 +3,9 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.ImageRefusedException;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;

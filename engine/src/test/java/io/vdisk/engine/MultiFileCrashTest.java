@@ -3,6 +3,7 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -212,7 +213,7 @@ class MultiFileCrashTest {
         CuttingStorage cutter = new CuttingStorage(cut);
         try (DiskChain src = DiskChain.open(dir.resolve("leaf.vhd"), true)) {
           Converter.convert(
-              cutter, src, dir.resolve("flat.vhd"), Converter.Target.VHD, Converter.Progress.NONE);
+              cutter, src, dir.resolve("flat.vhd"), Converter.Target.VHD, Progress.NONE);
           total = cutter.count();
         } catch (CuttingStorage.Crash expected) {
           // died part way

@@ -3,6 +3,10 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.ImageRefusedException;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
 import java.nio.file.Files;

@@ -39,7 +39,7 @@ class StreamsTest {
   private byte[] streamVhd(Path src) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (DiskChain c = DiskChain.open(src, true)) {
-      Streams.writeVhd(c, out, Converter.Progress.NONE);
+      Streams.writeVhd(c, out, Progress.NONE);
     }
     return out.toByteArray();
   }
@@ -61,13 +61,13 @@ class StreamsTest {
     Path leaf = chain();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (DiskChain c = DiskChain.open(leaf, true)) {
-      Streams.writeRaw(c, out, Converter.Progress.NONE);
+      Streams.writeRaw(c, out, Progress.NONE);
     }
     assertThat(out.toByteArray()).isEqualTo(TestDisks.readAll(leaf));
     Path target = dir.resolve("t.vhd");
     TestDisks.dynamic(target, 9L << 20, 1 << 20);
     try (DiskChain t = DiskChain.open(target, false)) {
-      Streams.readRaw(new ByteArrayInputStream(out.toByteArray()), t, Converter.Progress.NONE);
+      Streams.readRaw(new ByteArrayInputStream(out.toByteArray()), t, Progress.NONE);
     }
     assertThat(TestDisks.readAll(target)).isEqualTo(TestDisks.readAll(leaf));
   }
@@ -76,7 +76,7 @@ class StreamsTest {
     Path target = dir.resolve("target-" + System.nanoTime() + ".vhd");
     TestDisks.dynamic(target, size, 1 << 20);
     try (DiskChain t = DiskChain.open(target, false)) {
-      Streams.readVhd(new ByteArrayInputStream(stream), t, Converter.Progress.NONE);
+      Streams.readVhd(new ByteArrayInputStream(stream), t, Progress.NONE);
     }
     return TestDisks.readAll(target);
   }
@@ -89,7 +89,7 @@ class StreamsTest {
     // vdisk's own file, blocks in the order they were first written
     Path flat = dir.resolve("flat.vhd");
     try (DiskChain c = DiskChain.open(leaf, true)) {
-      Converter.convert(c, flat, Converter.Target.VHD, Converter.Progress.NONE);
+      Converter.convert(c, flat, Converter.Target.VHD, Progress.NONE);
     }
     assertThat(readVhdInto(Files.readAllBytes(flat), 9L << 20)).as("a file").isEqualTo(view);
     // a tapdisk-style image: partial bitmaps, blocks listed out of file order
@@ -102,7 +102,7 @@ class StreamsTest {
     // a fixed VHD: data, then the footer
     Path fixed = dir.resolve("fixed.vhd");
     try (DiskChain c = DiskChain.open(leaf, true)) {
-      Converter.convert(c, fixed, Converter.Target.VHD_FIXED, Converter.Progress.NONE);
+      Converter.convert(c, fixed, Converter.Target.VHD_FIXED, Progress.NONE);
     }
     assertThat(readVhdInto(Files.readAllBytes(fixed), 9L << 20)).as("fixed").isEqualTo(view);
   }
@@ -124,9 +124,7 @@ class StreamsTest {
     TestDisks.dynamic(target, 1 << 20, 1 << 20);
     try (DiskChain t = DiskChain.open(target, false)) {
       assertThatThrownBy(
-              () ->
-                  Streams.readRaw(
-                      new ByteArrayInputStream(new byte[2 << 20]), t, Converter.Progress.NONE))
+              () -> Streams.readRaw(new ByteArrayInputStream(new byte[2 << 20]), t, Progress.NONE))
           .hasMessageContaining("more than the disk");
     }
   }

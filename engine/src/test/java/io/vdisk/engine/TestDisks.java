@@ -2,6 +2,8 @@ package io.vdisk.engine;
 
 import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystem;

@@ -3,6 +3,7 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vdisk.engine.io.ReadOnlyDiskException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -349,7 +350,7 @@ abstract class VirtualDiskContract {
       for (int s = 0; s < content.length; s += 512) {
         int len = Math.min(512, content.length - s);
         ByteBuffer sector = ByteBuffer.wrap(content, s, len);
-        if (!Disks.isZero(sector.duplicate())) {
+        if (!io.vdisk.engine.io.Zeros.isZero(sector.duplicate())) {
           d.write(s, sector);
         }
       }

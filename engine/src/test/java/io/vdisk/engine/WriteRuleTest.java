@@ -3,6 +3,8 @@ package io.vdisk.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.vdisk.engine.io.ImageRefusedException;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.sr.Vdis;
 import java.nio.ByteBuffer;

@@ -3,7 +3,7 @@ package io.vdisk.tools;
 import io.vdisk.engine.Coalescer;
 import io.vdisk.engine.Finding;
 import io.vdisk.engine.ImageChecker;
-import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

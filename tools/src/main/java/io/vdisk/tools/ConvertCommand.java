@@ -2,6 +2,7 @@ package io.vdisk.tools;
 
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.Disks;
+import io.vdisk.engine.Progress;
 import io.vdisk.engine.VirtualDisk;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
@@ -58,9 +59,9 @@ final class ConvertCommand extends VdiskCommand {
       try (VirtualDisk src = Disks.open(source, in, share.readAccess())) {
         java.io.OutputStream out = Stdio.stdout();
         if (target == Converter.Target.RAW) {
-          io.vdisk.engine.Streams.writeRaw(src, out, Converter.Progress.NONE);
+          io.vdisk.engine.Streams.writeRaw(src, out, Progress.NONE);
         } else {
-          io.vdisk.engine.Streams.writeVhd(src, out, Converter.Progress.NONE);
+          io.vdisk.engine.Streams.writeVhd(src, out, Progress.NONE);
         }
         out.flush();
       }

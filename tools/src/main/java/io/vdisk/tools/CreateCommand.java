@@ -1,8 +1,8 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Snapshots;
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.VhdCreator;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.DiskType;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;

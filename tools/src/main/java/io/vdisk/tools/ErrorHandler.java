@@ -35,7 +35,7 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
       return ExitCode.USAGE;
     }
     if (ex instanceof io.vdisk.engine.sr.SrException
-        || ex instanceof io.vdisk.engine.ImageRefusedException) {
+        || ex instanceof io.vdisk.engine.io.ImageRefusedException) {
       return ExitCode.REFUSED;
     }
     if (ex instanceof CorruptImageException || ex instanceof io.vdisk.engine.xva.XvaException) {

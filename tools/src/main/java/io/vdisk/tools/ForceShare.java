@@ -1,6 +1,6 @@
 package io.vdisk.tools;
 
-import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.io.StorageProvider;
 import picocli.CommandLine.Option;
 
 /** qemu-img's {@code -U}: read an image without its lock, accepting that a writer may change it. */

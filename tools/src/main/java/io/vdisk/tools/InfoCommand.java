@@ -2,7 +2,7 @@ package io.vdisk.tools;
 
 import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.Disks;
-import io.vdisk.engine.VhdImage;
+import io.vdisk.engine.image.VhdImage;
 import io.vdisk.vhd.Footer;
 import io.vdisk.vhd.VhdLayout;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Disks;
-import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.engine.sr.StorageRepository;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -60,7 +60,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    io.vdisk.engine.ImageLock.preload();
+    io.vdisk.engine.io.ImageLock.preload();
     CountDownLatch done = new CountDownLatch(1);
     Thread verb = Thread.currentThread();
     boolean daemon = args.length > 0 && args[0].equals("mount");
@@ -94,7 +94,7 @@ public final class Main implements Runnable {
     if (done.getCount() == 0) {
       return; // a normal exit
     }
-    io.vdisk.engine.Cancellation.request("a signal");
+    io.vdisk.engine.io.Cancellation.request("a signal");
     try {
       if (!done.await(5, TimeUnit.SECONDS)) {
         verb.interrupt();

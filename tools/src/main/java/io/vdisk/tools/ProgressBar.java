@@ -1,13 +1,13 @@
 package io.vdisk.tools;
 
-import io.vdisk.engine.Converter;
+import io.vdisk.engine.Progress;
 import java.io.PrintWriter;
 
 /**
  * A one-line progress bar on stderr, drawn only when stderr is a terminal (scripts and logs get
  * none), redrawn at most ten times a second.
  */
-final class ProgressBar implements Converter.Progress, AutoCloseable {
+final class ProgressBar implements Progress, AutoCloseable {
   private static final int WIDTH = 30;
 
   private final PrintWriter err;

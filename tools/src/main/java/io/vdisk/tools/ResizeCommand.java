@@ -1,7 +1,7 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Resizer;
-import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

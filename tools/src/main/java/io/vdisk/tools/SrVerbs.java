@@ -1,6 +1,7 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Converter;
+import io.vdisk.engine.Progress;
 import io.vdisk.engine.sr.SrMaintenance;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.sr.Vdis;
@@ -306,7 +307,7 @@ final class SrVerbs {
         Vdis.importFrom(sr, required(a, "uuid"), p, format);
       } else {
         try (java.io.InputStream in = Stdio.input(filename)) {
-          Vdis.importFrom(sr, required(a, "uuid"), in, format, Converter.Progress.NONE);
+          Vdis.importFrom(sr, required(a, "uuid"), in, format, Progress.NONE);
         }
       }
       return ExitCode.OK;
@@ -342,7 +343,7 @@ final class SrVerbs {
       String filename = required(a, "filename");
       if (Stdio.isDash(filename)) {
         java.io.OutputStream out = Stdio.stdout();
-        Vdis.exportTo(sr, required(a, "uuid"), out, t, Converter.Progress.NONE);
+        Vdis.exportTo(sr, required(a, "uuid"), out, t, Progress.NONE);
         out.flush();
       } else {
         Vdis.exportTo(sr, required(a, "uuid"), Path.of(filename), t);

@@ -1,8 +1,8 @@
 package io.vdisk.engine.sr;
 
-import io.vdisk.engine.JournalCodec;
-import io.vdisk.engine.Printable;
-import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.io.JournalCodec;
+import io.vdisk.engine.io.Printable;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.vdisk.engine.sr;
 
-import io.vdisk.engine.Holders;
-import io.vdisk.engine.WholeFileLock;
+import io.vdisk.engine.io.Holders;
+import io.vdisk.engine.io.WholeFileLock;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

@@ -410,7 +410,8 @@ sealed interface SrOp
     String uuid(String key) throws MalformedRecord {
       String v = str(key);
       if (!UUID.matcher(v).matches()) {
-        throw new MalformedRecord(key + " '" + io.vdisk.engine.Printable.of(v) + "' is not a UUID");
+        throw new MalformedRecord(
+            key + " '" + io.vdisk.engine.io.Printable.of(v) + "' is not a UUID");
       }
       return v;
     }
@@ -419,7 +420,7 @@ sealed interface SrOp
       String v = str(key);
       if (!v.equals("true") && !v.equals("false")) {
         throw new MalformedRecord(
-            key + " '" + io.vdisk.engine.Printable.of(v) + "' is not a boolean");
+            key + " '" + io.vdisk.engine.io.Printable.of(v) + "' is not a boolean");
       }
       return v.equals("true");
     }

@@ -1,7 +1,7 @@
 package io.vdisk.engine.sr;
 
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.VhdImage;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -68,7 +68,7 @@ final class SrTree {
           refused.add(
               name
                   + " is a symbolic link to "
-                  + io.vdisk.engine.Printable.of(f.toRealPath().toString())
+                  + io.vdisk.engine.io.Printable.of(f.toRealPath().toString())
                   + ", outside the SR: not used");
           continue;
         }

@@ -2,9 +2,9 @@ package io.vdisk.engine.sr;
 
 import io.vdisk.engine.Coalescer;
 import io.vdisk.engine.DiskChain;
-import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -358,7 +358,7 @@ public final class StorageRepository implements Closeable {
               "an interrupted "
                   + e.op().op()
                   + " could not be finished ("
-                  + io.vdisk.engine.Printable.of(forward.getMessage())
+                  + io.vdisk.engine.io.Printable.of(forward.getMessage())
                   + "); it was rolled back");
         } catch (IOException | RuntimeException back) {
           // A record that can be neither finished nor undone must not wedge the SR: set it aside
@@ -375,7 +375,7 @@ public final class StorageRepository implements Closeable {
         catalog.transaction(() -> catalog.deleteVdi(v.uuid()));
       }
     }
-    io.vdisk.engine.TempFiles.sweep(provider, dir);
+    io.vdisk.engine.io.TempFiles.sweep(provider, dir);
   }
 
   @Override

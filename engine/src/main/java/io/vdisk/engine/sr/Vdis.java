@@ -3,15 +3,16 @@ package io.vdisk.engine.sr;
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.Disks;
-import io.vdisk.engine.Publisher;
+import io.vdisk.engine.Progress;
 import io.vdisk.engine.Resizer;
 import io.vdisk.engine.Snapshots;
-import io.vdisk.engine.StorageProvider;
 import io.vdisk.engine.Streams;
-import io.vdisk.engine.VhdCreator;
-import io.vdisk.engine.VhdImage;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.image.VhdImage;
+import io.vdisk.engine.io.Publisher;
+import io.vdisk.engine.io.StorageProvider;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -254,7 +255,7 @@ public final class Vdis {
     if (!Files.exists(sr.file(op.neu()))) {
       try (DiskChain src = sr.chain(op.vdi(), true)) {
         Converter.convert(
-            sr.provider(), src, sr.file(op.neu()), Converter.Target.VHD, Converter.Progress.NONE);
+            sr.provider(), src, sr.file(op.neu()), Converter.Target.VHD, Progress.NONE);
       }
     }
     sr.catalog()
@@ -349,18 +350,14 @@ public final class Vdis {
                   SrException.Kind.INVALID,
                   source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + out.size());
             }
-            Converter.copy(src, out, Converter.Progress.NONE);
+            Converter.copy(src, out, Progress.NONE);
           }
         });
   }
 
   /** vdi-import from a stream (a pipe, stdin): raw bytes, or a dynamic or fixed VHD. */
   public static void importFrom(
-      StorageRepository sr,
-      String uuid,
-      InputStream in,
-      Disks.Format format,
-      Converter.Progress progress)
+      StorageRepository sr, String uuid, InputStream in, Disks.Format format, Progress progress)
       throws IOException {
     replaceContents(
         sr,
@@ -411,7 +408,7 @@ public final class Vdis {
   public static Converter.Result exportTo(
       StorageRepository sr, String uuid, Path target, Converter.Target format) throws IOException {
     try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
-      return Converter.convert(c, target, format, Converter.Progress.NONE);
+      return Converter.convert(c, target, format, Progress.NONE);
     }
   }
 
@@ -421,7 +418,7 @@ public final class Vdis {
       String uuid,
       OutputStream out,
       Converter.Target format,
-      Converter.Progress progress)
+      Progress progress)
       throws IOException {
     try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
       return format == Converter.Target.RAW

@@ -1,12 +1,12 @@
 package io.vdisk.engine.sr;
 
 import io.vdisk.engine.DiskChain;
-import io.vdisk.engine.Publisher;
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.TempFiles;
-import io.vdisk.engine.VhdCreator;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.image.VhdCreator;
+import io.vdisk.engine.io.Publisher;
+import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.TempFiles;
 import io.vdisk.engine.xva.ChunkChecksum;
 import io.vdisk.engine.xva.OvaArchive;
 import io.vdisk.engine.xva.OvaXml;
@@ -68,8 +68,8 @@ public final class XvaTransfer {
         "export",
         false,
         tmp -> {
-          try (io.vdisk.engine.Storage s = p.create(tmp);
-              OutputStream out = io.vdisk.engine.Storages.outputStream(s)) {
+          try (io.vdisk.engine.io.Storage s = p.create(tmp);
+              OutputStream out = io.vdisk.engine.io.Storages.outputStream(s)) {
             XvaWriter.Result r = export(sr, vmRef, out, compression, checksum);
             out.flush();
             s.force();

@@ -1,6 +1,6 @@
 package io.vdisk.engine.xva;
 
-import io.vdisk.engine.Printable;
+import io.vdisk.engine.io.Printable;
 
 /**
  * xapi's chunk counter (xva-format-notes §2.3), the one reading of chunk names for the importer and

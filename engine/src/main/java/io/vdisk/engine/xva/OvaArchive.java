@@ -237,7 +237,7 @@ public record OvaArchive(Map<String, Object> version, List<Obj> objects) {
         // What every consumer (vm-import, xva-verify, the mount) needs of a disk, checked once.
         if (size <= 0 || size % 512 != 0 || size > io.vdisk.vhd.VhdLayout.MAX_SIZE) {
           throw new XvaException(
-              io.vdisk.engine.Printable.of(vdi.id())
+              io.vdisk.engine.io.Printable.of(vdi.id())
                   + ": virtual_size "
                   + size
                   + " is not a positive multiple of 512 of at most 2040 GiB");

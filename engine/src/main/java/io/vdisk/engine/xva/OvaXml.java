@@ -134,7 +134,7 @@ public final class OvaXml {
           String root = ev == XMLStreamConstants.START_ELEMENT ? r.getLocalName() : "nothing";
           throw new XvaException(
               "ova.xml: root element is <"
-                  + io.vdisk.engine.Printable.of(root)
+                  + io.vdisk.engine.io.Printable.of(root)
                   + ">, expected <value>"
                   + (root.equals("appliance")
                       ? " (a version 1 'Zurich' XVA, which xapi no longer imports either)"
@@ -154,7 +154,7 @@ public final class OvaXml {
     } catch (XMLStreamException | RuntimeException e) {
       throw new XvaException(
           "ova.xml: not well-formed or not allowed: "
-              + io.vdisk.engine.Printable.of(e.getMessage()),
+              + io.vdisk.engine.io.Printable.of(e.getMessage()),
           e);
     }
   }
@@ -244,7 +244,8 @@ public final class OvaXml {
         try {
           return Double.parseDouble(d);
         } catch (NumberFormatException e) {
-          throw new XvaException("ova.xml: bad <double> '" + io.vdisk.engine.Printable.of(d) + "'");
+          throw new XvaException(
+              "ova.xml: bad <double> '" + io.vdisk.engine.io.Printable.of(d) + "'");
         }
       case "dateTime.iso8601":
         return new DateTime(r.getElementText().trim());
@@ -288,7 +289,7 @@ public final class OvaXml {
         return l;
       default:
         throw new XvaException(
-            "ova.xml: unknown XML-RPC type <" + io.vdisk.engine.Printable.of(tag) + ">");
+            "ova.xml: unknown XML-RPC type <" + io.vdisk.engine.io.Printable.of(tag) + ">");
     }
   }
 }

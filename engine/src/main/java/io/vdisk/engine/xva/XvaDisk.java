@@ -1,8 +1,8 @@
 package io.vdisk.engine.xva;
 
 import io.vdisk.engine.Extent;
-import io.vdisk.engine.ReadOnlyDiskException;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.io.ReadOnlyDiskException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,6 +1,7 @@
 package io.vdisk.engine.xva;
 
-import io.vdisk.engine.Printable;
+import io.vdisk.engine.io.Printable;
+import io.vdisk.engine.io.Zeros;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -86,7 +87,7 @@ public final class XvaReader {
     } catch (IOException e) {
       if (e instanceof XvaException
           || e instanceof SinkException
-          || e instanceof io.vdisk.engine.Cancellation.Cancelled) {
+          || e instanceof io.vdisk.engine.io.Cancellation.Cancelled) {
         throw e;
       }
       throw new XvaException(
@@ -160,7 +161,7 @@ public final class XvaReader {
         String prefix = disk.id() + "/";
         ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
         while (!place.complete()) {
-          io.vdisk.engine.Cancellation.checkpoint();
+          io.vdisk.engine.io.Cancellation.checkpoint();
           TarArchiveEntry e = next(tar, prefix + "<chunk>");
           if (e == null) {
             throw new XvaException(
@@ -231,7 +232,7 @@ public final class XvaReader {
                         warnings.add(msg);
                       }
                     }
-                    if (chunk.hasRemaining() && !io.vdisk.engine.Disks.isZero(chunk)) {
+                    if (chunk.hasRemaining() && !Zeros.isZero(chunk)) {
                       try {
                         sink.write(at, chunk);
                       } catch (IOException failure) {

@@ -2,6 +2,7 @@ package io.vdisk.engine.xva;
 
 import io.vdisk.engine.Extent;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.io.Zeros;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -71,7 +72,7 @@ public final class XvaWriter {
     ByteBuffer buf = ByteBuffer.allocate(len);
     disk.read(start, buf);
     buf.flip();
-    if (!firstOrLast && io.vdisk.engine.Disks.isZero(buf)) {
+    if (!firstOrLast && Zeros.isZero(buf)) {
       return new Chunk(i, null, null);
     }
     return new Chunk(i, buf, checksum.of(buf));
@@ -141,7 +142,7 @@ public final class XvaWriter {
             long i = candidates.get(next++);
             window.add(pool.submit(() -> chunk(disk, size, i, checksum)));
           }
-          io.vdisk.engine.Cancellation.checkpoint();
+          io.vdisk.engine.io.Cancellation.checkpoint();
           Chunk c = await(window.removeFirst());
           if (c.data() == null) {
             skipped++;

@@ -3,7 +3,7 @@ package io.vdisk.engine.sr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vdisk.engine.CuttingStorage;
-import io.vdisk.engine.StorageProvider;
+import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;

@@ -3,8 +3,8 @@ package io.vdisk.engine.sr;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vdisk.engine.FailingStorage;
-import io.vdisk.engine.StorageProvider;
-import io.vdisk.engine.TempFiles;
+import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.TempFiles;
 import io.vdisk.engine.xva.ChunkChecksum;
 import io.vdisk.engine.xva.XvaCompression;
 import java.io.ByteArrayInputStream;
@@ -48,7 +48,7 @@ class SrFailureTest {
               ids.get("data"),
               new ByteArrayInputStream(new byte[1 << 20]),
               io.vdisk.engine.Disks.Format.RAW,
-              io.vdisk.engine.Converter.Progress.NONE);
+              io.vdisk.engine.Progress.NONE);
       case "vm-clone" -> Vms.cloneVm(sr, ids.get("vm"), "vm2");
       case "vm-copy" -> Vms.copyVm(sr, ids.get("vm"), "vm3");
       case "vm-snapshot" -> Vms.snapshotVm(sr, ids.get("vm"), "snap");

@@ -111,14 +111,15 @@ class SrStoryTest {
   void anExistingXenServerSrIsDiscoveredByScan() throws Exception {
     String base = "0b8a2c4e-0000-4000-8000-000000000001";
     String leaf = "0b8a2c4e-0000-4000-8000-000000000002";
-    io.vdisk.engine.VhdCreator.createDynamic(
-        io.vdisk.engine.StorageProvider.FILES,
+    io.vdisk.engine.image.VhdCreator.createDynamic(
+        io.vdisk.engine.io.StorageProvider.FILES,
         dir.resolve(base + ".vhd"),
-        io.vdisk.engine.VhdCreator.Spec.dynamic(SIZE));
+        io.vdisk.engine.image.VhdCreator.Spec.dynamic(SIZE));
     io.vdisk.engine.Snapshots.createChild(dir.resolve(base + ".vhd"), dir.resolve(leaf + ".vhd"));
-    try (io.vdisk.engine.VhdImage b =
-        io.vdisk.engine.VhdImage.open(
-            io.vdisk.engine.StorageProvider.FILES.open(dir.resolve(base + ".vhd"), false), false)) {
+    try (io.vdisk.engine.image.VhdImage b =
+        io.vdisk.engine.image.VhdImage.open(
+            io.vdisk.engine.io.StorageProvider.FILES.open(dir.resolve(base + ".vhd"), false),
+            false)) {
       b.setHidden(true);
     }
     try (StorageRepository sr = StorageRepository.create(dir, "test")) {
@@ -239,10 +240,10 @@ class SrStoryTest {
   void aSymbolicLinkLeavingTheSrIsNeverUsed() throws Exception {
     Path outside = java.nio.file.Files.createTempDirectory("vdisk-elsewhere");
     Path victim = outside.resolve("victim.vhd");
-    io.vdisk.engine.VhdCreator.createDynamic(
-        io.vdisk.engine.StorageProvider.FILES,
+    io.vdisk.engine.image.VhdCreator.createDynamic(
+        io.vdisk.engine.io.StorageProvider.FILES,
         victim,
-        io.vdisk.engine.VhdCreator.Spec.dynamic(SIZE));
+        io.vdisk.engine.image.VhdCreator.Spec.dynamic(SIZE));
     byte[] before = java.nio.file.Files.readAllBytes(victim);
     String uuid = "0b8a2c4e-0000-4000-8000-0000000000aa";
     try (StorageRepository sr = StorageRepository.create(dir, "test")) {

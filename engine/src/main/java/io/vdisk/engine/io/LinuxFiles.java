@@ -1,4 +1,4 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
 import com.kenai.jffi.CallingConvention;
 import com.kenai.jffi.Function;

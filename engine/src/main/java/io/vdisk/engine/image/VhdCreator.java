@@ -1,5 +1,8 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.io.Publisher;
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.DynamicHeader;
@@ -144,7 +147,7 @@ public final class VhdCreator {
             footer,
             header,
             BlockAllocationTable.empty(entries),
-            new byte[(int) layout.batmapBytes()]);
+            io.vdisk.vhd.Batmap.empty(layout.batmapBytes()));
     publish(
         p,
         path,

@@ -1,4 +1,4 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,7 +21,7 @@ import java.nio.file.attribute.BasicFileAttributes;
  * directory or a character device is no image. A block device's size comes from sysfs, since {@code
  * fstat} reports 0 for it.
  */
-final class FileStorage implements Storage {
+public final class FileStorage implements Storage {
   private final FileChannel channel;
   private final String name;
   private final ImageLock lock;
@@ -107,7 +107,7 @@ final class FileStorage implements Storage {
   }
 
   /** Refuses what is not a regular file or a block device; returns a block device's size. */
-  static long checkKind(Path path) throws IOException {
+  public static long checkKind(Path path) throws IOException {
     BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
     if (a.isRegularFile()) {
       return -1;

@@ -1,4 +1,4 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
 /**
  * Text from files (entry names, labels, command lines) made safe to print on a terminal: control

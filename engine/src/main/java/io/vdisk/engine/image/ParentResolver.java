@@ -1,5 +1,6 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.DynamicHeader;
 import io.vdisk.vhd.ParentLocator;
@@ -17,7 +18,7 @@ import java.util.Set;
  * candidate is accepted only if its footer UUID is the one the child recorded; the timestamp is
  * ignored, as tapdisk does (vhd-format-notes §1.12).
  */
-final class ParentResolver {
+public final class ParentResolver {
   private ParentResolver() {}
 
   /** Candidate parent paths for {@code child}, best first, without duplicates. */
@@ -51,10 +52,10 @@ final class ParentResolver {
   }
 
   /** An opened parent and the path it was found at. */
-  record Found(Path path, VhdImage image) {}
+  public record Found(Path path, VhdImage image) {}
 
   /** Opens the parent read-only, or fails naming what was tried and what was wrong. */
-  static Found open(
+  public static Found open(
       VhdImage child,
       Path childPath,
       StorageProvider provider,

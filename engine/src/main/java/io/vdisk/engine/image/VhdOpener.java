@@ -1,5 +1,8 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.ImageChecker;
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.CorruptImageException;
@@ -180,7 +183,7 @@ final class VhdOpener {
     for (long done = 0; done < entries * 4; ) {
       piece.clear().limit((int) Math.min(piece.capacity(), entries * 4 - done));
       s.read(piece, Math.addExact(tOff, done));
-      VhdImage.zeroFill(piece);
+      Zeros.fill(piece);
       bat.load((int) (done / 4), piece.flip());
       done += piece.limit();
     }

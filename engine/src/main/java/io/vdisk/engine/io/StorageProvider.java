@@ -1,4 +1,4 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,18 +38,18 @@ public interface StorageProvider {
   /** Atomically renames {@code from} to {@code to}, replacing it, and syncs the directory. */
   default void move(Path from, Path to) throws IOException {
     Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    Disks.syncDirectory(to.toAbsolutePath().getParent());
+    Directories.sync(to.toAbsolutePath().getParent());
   }
 
   /** Makes {@code link} a second name of {@code existing} (a hard link). */
   default void link(Path link, Path existing) throws IOException {
     Files.createLink(link, existing);
-    Disks.syncDirectory(link.toAbsolutePath().getParent());
+    Directories.sync(link.toAbsolutePath().getParent());
   }
 
   default void delete(Path path) throws IOException {
     if (Files.deleteIfExists(path)) {
-      Disks.syncDirectory(path.toAbsolutePath().getParent());
+      Directories.sync(path.toAbsolutePath().getParent());
     }
   }
 

@@ -1,5 +1,6 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.Footer;
 import io.vdisk.vhd.ParentLocator;
@@ -11,11 +12,11 @@ import java.util.List;
 import java.util.UUID;
 
 /** A differencing image's link to its parent: reading its locators, and pointing it elsewhere. */
-final class VhdParent {
+public final class VhdParent {
   private VhdParent() {}
 
   /** The bytes a parent locator points at, bounds-checked against the file. */
-  static byte[] locatorData(VhdImage img, ParentLocator l) throws IOException {
+  public static byte[] locatorData(VhdImage img, ParentLocator l) throws IOException {
     long len = Integer.toUnsignedLong(l.dataLength());
     long space = l.dataSpaceBytes();
     long fileSize = img.fileSize();
@@ -37,7 +38,7 @@ final class VhdParent {
     }
     ByteBuffer b = ByteBuffer.allocate((int) len);
     img.storage().read(b, l.dataOffset());
-    VhdImage.zeroFill(b);
+    Zeros.fill(b);
     return b.array();
   }
 
@@ -52,7 +53,7 @@ final class VhdParent {
    * old header still finds the old parent through its parent name (locators whose UUID does not
    * match are skipped), so a crash leaves a chain that opens either way.
    */
-  static void relink(
+  public static void relink(
       VhdImage img, UUID parentUuid, int parentTimestamp, String parentName, String relativePath)
       throws IOException {
     if (img.isReadOnly() || !img.isDifferencing()) {

@@ -1,5 +1,7 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
+import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.image.VhdImage;
 import java.nio.file.AccessDeniedException;
 
 /**

@@ -1,5 +1,6 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.vhd.Batmap;
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DynamicHeader;
@@ -16,7 +17,7 @@ import java.util.List;
  * path in a slot of whole sectors (space written in bytes, as blktap and Microsoft do). {@link
  * #end()} is where blocks may start.
  */
-record DynamicLayout(
+public record DynamicLayout(
     int entries,
     long tableOffset,
     long batmapHeaderOffset,
@@ -27,9 +28,9 @@ record DynamicLayout(
     long end) {
 
   /** A locator's platform code and the bytes of its path. */
-  record Locator(int code, byte[] data) {}
+  public record Locator(int code, byte[] data) {}
 
-  static DynamicLayout of(int entries, List<Locator> paths) {
+  public static DynamicLayout of(int entries, List<Locator> paths) {
     long tableOffset = Footer.SIZE + DynamicHeader.SIZE;
     long batmapHeaderOffset = tableOffset + VhdLayout.batBytes(entries);
     long batmapOffset = batmapHeaderOffset + BatmapHeader.SIZE;
@@ -48,20 +49,21 @@ record DynamicLayout(
   }
 
   /** The batmap header for this layout (checksum computed when written). */
-  BatmapHeader batmapHeader() {
+  public BatmapHeader batmapHeader() {
     return new BatmapHeader(
         batmapOffset, (int) (batmapBytes / VhdLayout.SECTOR), BatmapHeader.VERSION_1_2, 0, 0, null);
   }
 
   /** All metadata from offset 0 to {@link #end()}: footer copy, header, BAT, batmap, locators. */
-  ByteBuffer metadata(Footer footer, DynamicHeader header, BlockAllocationTable bat, byte[] map) {
+  public ByteBuffer metadata(
+      Footer footer, DynamicHeader header, BlockAllocationTable bat, Batmap map) {
     ByteBuffer meta = ByteBuffer.allocate((int) end);
     footer.writeTo(meta);
     header.writeTo(meta);
     meta.position((int) tableOffset);
     bat.writeTo(meta);
-    batmapHeader().writeTo(meta, map);
-    meta.put(map);
+    batmapHeader().writeTo(meta, map.bytes());
+    meta.put(map.bytes());
     for (int i = 0; i < locators.size(); i++) {
       meta.put((int) locators.get(i).dataOffset(), locatorData.get(i));
     }

@@ -1,5 +1,10 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.DiskChain;
+import io.vdisk.engine.io.ReadOnlyDiskException;
+import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.Zeros;
+import io.vdisk.vhd.Batmap;
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
 import io.vdisk.vhd.DiskType;
@@ -69,7 +74,7 @@ public final class VhdImage implements Closeable {
   private final int blockSize;
   private final int bitmapBytes;
   private final BatmapHeader batmapHeader;
-  private final byte[] batmap;
+  private final Batmap batmap;
   private final long batmapHeaderOffset;
   private final RoaringBitmap knownFull = new RoaringBitmap();
   private final Map<Integer, SectorBitmap> dirtyBitmaps = new HashMap<>();
@@ -103,7 +108,7 @@ public final class VhdImage implements Closeable {
     this.blockSize = s.blockSize();
     this.bitmapBytes = s.header() == null ? 0 : VhdLayout.bitmapBytes(s.blockSize());
     this.batmapHeader = s.batmapHeader();
-    this.batmap = s.batmap();
+    this.batmap = s.batmap() == null ? null : Batmap.wrap(s.batmap());
     this.batmapHeaderOffset = s.batmapHeaderOffset();
     this.batmapValid = s.batmapValid();
     this.dataEnd = s.dataEnd();
@@ -111,7 +116,7 @@ public final class VhdImage implements Closeable {
     this.copyAtZeroValid = s.copyAtZeroValid();
     if (batmapValid && batmap != null) {
       for (int i = 0; i < bat.size(); i++) {
-        if (bat.isAllocated(i) && (batmap[i >>> 3] & (0x80 >>> (i & 7))) != 0) {
+        if (bat.isAllocated(i) && batmap.isFull(i)) {
           knownFull.add(i);
         }
       }
@@ -122,7 +127,7 @@ public final class VhdImage implements Closeable {
     if (!readOnly && batmapHeader != null && !batmapValid) {
       // A batmap torn by a crash is not trusted: start from "nothing known full" (always true)
       // and let bitmaps that read as full set their bits again. Written at the next flush.
-      java.util.Arrays.fill(batmap, (byte) 0);
+      batmap.clearAll();
       batmapDirty = true;
     }
   }
@@ -137,6 +142,15 @@ public final class VhdImage implements Closeable {
       storage.close();
       throw e;
     }
+  }
+
+  /**
+   * The parent UUID a differencing image names, from its footer and header only (no BAT read, and
+   * nothing else vetted): for listing a directory's children cheaply, and for seeing that an image
+   * names a parent even when it is too damaged to open. Null for any other file.
+   */
+  public static java.util.UUID peekParent(Storage storage) throws IOException {
+    return VhdOpener.parentOf(storage);
   }
 
   /** Opens the image in {@code storage}; the storage is closed if opening fails. */
@@ -246,7 +260,7 @@ public final class VhdImage implements Closeable {
 
   /** A part of the file that holds a structure: {@code [start, end)}, and what it is. */
   public record Region(long start, long end, String what) {
-    boolean overlaps(long s, long e) {
+    public boolean overlaps(long s, long e) {
       return s < end && start < e;
     }
   }
@@ -404,14 +418,14 @@ public final class VhdImage implements Closeable {
     if (bat == null) {
       long limit = size();
       if (pos >= limit) {
-        zeroFill(dst);
+        Zeros.fill(dst);
         return;
       }
       if (pos + dst.remaining() > limit) {
         ByteBuffer head = dst.slice(dst.position(), (int) (limit - pos));
         readFully(head, pos);
         dst.position(dst.position() + head.capacity());
-        zeroFill(dst);
+        Zeros.fill(dst);
         return;
       }
     }
@@ -420,16 +434,7 @@ public final class VhdImage implements Closeable {
 
   private void readFully(ByteBuffer dst, long pos) throws IOException {
     storage.read(dst, pos);
-    zeroFill(dst);
-  }
-
-  static void zeroFill(ByteBuffer dst) {
-    while (dst.remaining() >= 8) {
-      dst.putLong(0L);
-    }
-    while (dst.hasRemaining()) {
-      dst.put((byte) 0);
-    }
+    Zeros.fill(dst);
   }
 
   /**
@@ -517,8 +522,7 @@ public final class VhdImage implements Closeable {
 
   private void markFull(int block) {
     knownFull.add(block);
-    if (batmap != null && block / 8 < batmap.length) {
-      batmap[block >>> 3] |= (byte) (0x80 >>> (block & 7));
+    if (batmap != null && batmap.setFull(block)) {
       batmapDirty = true;
     }
   }
@@ -568,9 +572,9 @@ public final class VhdImage implements Closeable {
   }
 
   private void writeBatmap() throws IOException {
-    storage.write(ByteBuffer.wrap(batmap), batmapHeader.batmapOffset());
+    storage.write(ByteBuffer.wrap(batmap.bytes()), batmapHeader.batmapOffset());
     ByteBuffer h = ByteBuffer.allocate(BatmapHeader.SIZE);
-    batmapHeader.writeTo(h, batmap);
+    batmapHeader.writeTo(h, batmap.bytes());
     storage.write(h.flip(), batmapHeaderOffset);
     batmapDirty = false;
     batmapValid = true;
@@ -620,7 +624,7 @@ public final class VhdImage implements Closeable {
   }
 
   /** Marks blocks from {@code first} on unallocated (their space is leaked); durable at flush. */
-  synchronized void releaseBlocksFrom(int first) {
+  public synchronized void releaseBlocksFrom(int first) {
     for (int b = first; b < bat.size(); b++) {
       if (bat.isAllocated(b)) {
         bat.clear(b);
@@ -628,8 +632,7 @@ public final class VhdImage implements Closeable {
         dirtyBitmaps.remove(b);
         cache.remove(b);
         knownFull.remove(b);
-        if (batmap != null && b / 8 < batmap.length) {
-          batmap[b >>> 3] &= (byte) ~(0x80 >>> (b & 7));
+        if (batmap != null && batmap.clearFull(b)) {
           batmapDirty = true;
         }
         trailerDirty = true;
@@ -655,7 +658,7 @@ public final class VhdImage implements Closeable {
    * Zeroes sectors whose clear bitmap bits hide data ({@link HiddenData}), as the spec wants them;
    * what the guest reads does not change, so there is no ordering to keep.
    */
-  synchronized void zeroHiddenData(java.util.List<HiddenData.Run> runs) throws IOException {
+  public synchronized void zeroHiddenData(java.util.List<HiddenData.Run> runs) throws IOException {
     if (readOnly) {
       throw new ReadOnlyDiskException(name());
     }

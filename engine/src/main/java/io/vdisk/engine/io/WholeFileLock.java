@@ -1,4 +1,4 @@
-package io.vdisk.engine;
+package io.vdisk.engine.io;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,5 +1,6 @@
-package io.vdisk.engine;
+package io.vdisk.engine.image;
 
+import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.SectorBitmap;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
@@ -14,14 +15,14 @@ import java.util.List;
  * dynamic block without setting bits. {@code vhd-util check -b} looks at the first byte of each
  * such sector; this looks at every byte.
  */
-final class HiddenData {
+public final class HiddenData {
   /** Sectors {@code [sector, sector + count)} of a block hold data their clear bits hide. */
-  record Run(int block, int sector, int count) {}
+  public record Run(int block, int sector, int count) {}
 
   private HiddenData() {}
 
   /** Every run of hidden non-zero sectors, block by block, reading only clear-bit sectors. */
-  static List<Run> scan(VhdImage img) throws IOException {
+  public static List<Run> scan(VhdImage img) throws IOException {
     List<Run> out = new ArrayList<>();
     if (img.isFixed()) {
       return out;
@@ -69,7 +70,7 @@ final class HiddenData {
           buf.flip();
           for (int i = 0; i < n; i++) {
             ByteBuffer sector = buf.slice(i * VhdLayout.SECTOR, VhdLayout.SECTOR);
-            if (!Disks.isZero(sector)) {
+            if (!Zeros.isZero(sector)) {
               Run last = out.isEmpty() ? null : out.get(out.size() - 1);
               if (last != null && last.block() == b && last.sector() + last.count() == from + i) {
                 out.set(out.size() - 1, new Run(b, last.sector(), last.count() + 1));
@@ -86,7 +87,7 @@ final class HiddenData {
     return out;
   }
 
-  static long sectors(List<Run> runs) {
+  public static long sectors(List<Run> runs) {
     return runs.stream().mapToLong(Run::count).sum();
   }
 }
