@@ -18,7 +18,7 @@ public final class MakeChain {
     Path dir = Files.createDirectories(Path.of(args[0]));
     long size = Long.parseLong(args[1]) << 20;
     int depth = Integer.parseInt(args[2]);
-    Path leaf = Chains.build(dir, size, depth, b -> (b * 2654435761L >>> 7) % 2 == 0, false);
+    Path leaf = Chains.build(dir, size, depth, b -> ((b * 2654435761L) >>> 7) % 2 == 0, false);
     try (DiskChain chain = DiskChain.open(leaf, true)) {
       Converter.convert(chain, dir.resolve("chain.raw"), Converter.Target.RAW, Progress.NONE);
     }

@@ -121,7 +121,7 @@ public final class Coalescer {
       Map<String, String> m = new LinkedHashMap<>();
       int g = 0;
       Path dir = file.toAbsolutePath().normalize().getParent();
-      for (String line : text.split("\n")) {
+      for (String line : text.split("\n", -1)) {
         int sp = line.indexOf(' ');
         if (sp < 0) {
           continue;

@@ -80,7 +80,7 @@ final class CopyPipeline {
     try {
       while (true) {
         Filled f = full.take();
-        if (f == END) {
+        if (f.piece() == null) { // END
           break;
         }
         Cancellation.checkpoint();

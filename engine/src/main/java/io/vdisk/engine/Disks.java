@@ -1,15 +1,13 @@
 package io.vdisk.engine;
 
-import io.vdisk.engine.io.FileStorage;
+import io.vdisk.engine.io.Storage;
 import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.Footer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /** Opening any supported file as a {@link VirtualDisk}, by format or by sniffing. */
 public final class Disks {
@@ -28,13 +26,15 @@ public final class Disks {
     if (!Files.exists(path)) {
       throw new NoSuchFileException(path.toString());
     }
-    FileStorage.checkKind(path); // never open a FIFO: it would block
-    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+    // PEEK: sniffing takes no lock (FileStorage refuses a FIFO, which would block).
+    try (Storage ch = StorageProvider.FILES.open(path, StorageProvider.Access.PEEK)) {
       long len = ch.size();
       ByteBuffer b = ByteBuffer.allocate(8);
-      ch.read(b, 0);
-      if (Footer.hasCookie(b.flip())) {
-        return Format.VHD;
+      if (len >= 8) {
+        ch.read(b, 0);
+        if (Footer.hasCookie(b.flip())) {
+          return Format.VHD;
+        }
       }
       for (long at : new long[] {len - 512, len - 511}) {
         if (at >= 0) {

@@ -3,6 +3,7 @@ package io.vdisk.engine;
 import io.vdisk.engine.image.HiddenData;
 import io.vdisk.engine.image.VhdImage;
 import io.vdisk.engine.image.VhdParent;
+import io.vdisk.engine.image.VhdRegions;
 import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.vhd.BatmapHeader;
 import io.vdisk.vhd.BlockAllocationTable;
@@ -264,12 +265,12 @@ public final class ImageChecker {
   private static String overlap(VhdImage img, int index, ParentLocator l) {
     long s = l.dataOffset();
     long e = s + l.dataSpaceBytes();
-    for (VhdImage.Region r : img.metadataRegions()) {
+    for (VhdRegions.Region r : VhdRegions.of(img)) {
       if (!r.what().equals("parent locator " + index) && r.overlaps(s, e)) {
         return r.what();
       }
     }
-    int b = img.blockOverlapping(s, e);
+    int b = VhdRegions.blockOverlapping(img, s, e);
     return b >= 0 ? "block " + b : null;
   }
 

@@ -67,7 +67,7 @@ class ForeignWriteTest {
       write(d, model, 2L * bs + (bs > 512 ? 1024 : 0), 512, 0x55);
       for (int i = 0; i < 20; i++) {
         long off = rnd.nextInt((int) d.size() - 1);
-        int len = 1 + rnd.nextInt((int) Math.min(3 * bs, d.size() - off));
+        int len = 1 + rnd.nextInt((int) Math.min(3L * bs, d.size() - off));
         write(d, model, off, len, 0x60 + i);
       }
       assertThat(TestDisks.readAll(d)).as("before flush").isEqualTo(model);

@@ -73,7 +73,7 @@ final class DemoCommand extends VdiskCommand {
     if (code != 0) {
       throw new IllegalStateException("demo step failed: vdisk " + String.join(" ", args));
     }
-    String[] lines = buf.toString().trim().split("\n");
+    String[] lines = buf.toString().trim().split("\n", -1);
     return lines[lines.length - 1].trim();
   }
 }

@@ -64,7 +64,7 @@ final class InfoCommand extends VdiskCommand {
       for (Map<String, Object> l : layers) {
         out()
             .printf(
-                "  [%d] %s  %s  %s  uuid %s%s%n",
+                "  [%s] %s  %s  %s  uuid %s%s%n",
                 l.get("depth"),
                 l.get("file"),
                 l.get("type"),
@@ -84,9 +84,9 @@ final class InfoCommand extends VdiskCommand {
     long fs = (Long) m.get("file-size");
     out().printf("file size: %s (%d bytes)%n", Sizes.human(fs), fs);
     if (m.containsKey("block-size")) {
-      out().printf("block size: %d%n", m.get("block-size"));
+      out().printf("block size: %s%n", m.get("block-size"));
       out()
-          .printf("allocated blocks: %d of %d%n", m.get("allocated-blocks"), m.get("total-blocks"));
+          .printf("allocated blocks: %s of %s%n", m.get("allocated-blocks"), m.get("total-blocks"));
     }
     out().printf("creator: %s %s%n", m.get("creator"), m.get("creator-version"));
     out().printf("uuid: %s%n", m.get("uuid"));

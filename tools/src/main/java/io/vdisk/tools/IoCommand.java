@@ -139,7 +139,7 @@ final class IoCommand extends VdiskCommand {
   /** One parsed command. */
   record Op(String verb, long offset, long length, int pattern, boolean verify, boolean zero) {
     static Op parse(String text) {
-      String[] t = text.trim().split("\\s+");
+      String[] t = text.trim().split("\\s+", -1);
       String verb = t[0];
       if (verb.equals("flush") && t.length == 1) {
         return new Op("flush", 0, 0, 0, false, false);

@@ -131,7 +131,7 @@ final class MountCommand extends VdiskCommand {
 
   static boolean isMounted(Path abs) throws java.io.IOException {
     for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-      String[] f = line.split(" ");
+      String[] f = line.split(" ", -1);
       if (f.length > 1 && f[1].replace("\\040", " ").equals(abs.toString())) {
         return true;
       }

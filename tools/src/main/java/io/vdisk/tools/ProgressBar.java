@@ -17,6 +17,9 @@ final class ProgressBar implements Progress, AutoCloseable {
   private long lastDraw;
   private boolean drawn;
 
+  // JDK 17: console() is null unless stdin and stdout are a terminal (JDK 22 changed that; use
+  // Console.isTerminal() there).
+  @SuppressWarnings("SystemConsoleNull")
   ProgressBar(PrintWriter err, String label) {
     this.err = err;
     this.label = label;

@@ -244,7 +244,7 @@ class FuseIT {
         Proc.ok(dir, "sh", "-c", "pgrep -f 'mount --foreground .*k.vhd'")
             .out()
             .trim()
-            .split("\\s+")[0];
+            .split("\\s+", -1)[0];
     Proc.run(
         dir,
         "dd",

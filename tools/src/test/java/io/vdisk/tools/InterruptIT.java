@@ -73,7 +73,8 @@ class InterruptIT {
       // the importer went away
     }
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    String out = new String(p.getInputStream().readAllBytes());
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(out).isEqualTo(143);
     assertThat(Cli.run("vdi-list", "--sr", sr, "--minimal").ok().out()).isEqualTo(before);
     assertThat(names(Path.of(sr))).isEqualTo(files);
@@ -101,7 +102,8 @@ class InterruptIT {
     TimeUnit.MILLISECONDS.sleep(1200);
     signal(p, "INT");
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    String text = new String(p.getInputStream().readAllBytes());
+    String text =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(p.exitValue()).as(text).isEqualTo(130);
     assertThat(names(out)).as("neither the archive nor its temporary file").isEmpty();
   }

@@ -97,7 +97,8 @@ class StreamIT {
     assertThat(b.exit()).as(b.out()).isZero();
     Proc c = sh("gzip -c vm.xva | " + vdisk() + "vm-import --sr " + dst + " filename=/dev/stdin");
     assertThat(c.exit()).as(c.out()).isZero();
-    for (String line : Cli.run("vdi-list", "--sr", dst, "--minimal").ok().out().trim().split(",")) {
+    for (String line :
+        Cli.run("vdi-list", "--sr", dst, "--minimal").ok().out().trim().split(",", -1)) {
       Path imported = dir.resolve("imp-" + line + ".raw");
       Cli.run("vdi-export", "--sr", dst, "uuid=" + line, "filename=" + imported).ok();
       Path orig = dir.resolve("orig.raw");

@@ -1,6 +1,5 @@
 package io.vdisk.engine.image;
 
-import io.vdisk.engine.DiskChain;
 import io.vdisk.engine.io.ReadOnlyDiskException;
 import io.vdisk.engine.io.Storage;
 import io.vdisk.engine.io.Zeros;
@@ -17,14 +16,13 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
  * One VHD file as a layer: its footer, header, BAT, batmap and sector bitmaps, and reads and writes
- * of its own sectors. It knows nothing of parents; {@link DiskChain} composes layers.
+ * of its own sectors. It knows nothing of parents; {@link io.vdisk.engine.DiskChain} composes
+ * layers.
  *
  * <h2>Opening</h2>
  *
@@ -62,11 +60,6 @@ import org.roaringbitmap.RoaringBitmap;
  * bitmaps in dynamic images, where a clear bit reads as zeros.
  */
 public final class VhdImage implements Closeable {
-  /** Dirty bitmaps held before an implicit flush. */
-  private static final int DIRTY_LIMIT = 4096;
-
-  private static final int CACHE_LIMIT = 2048;
-
   private final Storage storage;
   private final boolean readOnly;
   private DynamicHeader header;
@@ -77,16 +70,7 @@ public final class VhdImage implements Closeable {
   private final Batmap batmap;
   private final long batmapHeaderOffset;
   private final RoaringBitmap knownFull = new RoaringBitmap();
-  private final Map<Integer, SectorBitmap> dirtyBitmaps = new HashMap<>();
-  private final Map<Integer, SectorBitmap> cache =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Integer, SectorBitmap> e) {
-          return size() > CACHE_LIMIT;
-        }
-      };
+  private final BitmapCache bitmaps = new BitmapCache();
   private final BitSet dirtyBatSectors = new BitSet();
   private Footer footer;
   private long dataEnd;
@@ -258,58 +242,9 @@ public final class VhdImage implements Closeable {
     return bat == null ? blockCount() : bat.allocatedCount();
   }
 
-  /** A part of the file that holds a structure: {@code [start, end)}, and what it is. */
-  public record Region(long start, long end, String what) {
-    public boolean overlaps(long s, long e) {
-      return s < end && start < e;
-    }
-  }
-
-  /**
-   * The metadata structures of a dynamic image in the file (footer copy, header, BAT, batmap, each
-   * parent locator's space): with the blocks ({@link #blockOverlapping}), what a write of metadata
-   * must keep clear of.
-   */
-  public synchronized java.util.List<Region> metadataRegions() {
-    java.util.List<Region> out = new java.util.ArrayList<>();
-    if (header == null) {
-      return out;
-    }
-    out.add(new Region(0, Footer.SIZE, "the footer copy"));
-    long h = footer.dataOffset();
-    out.add(new Region(h, h + io.vdisk.vhd.DynamicHeader.SIZE, "the header"));
-    long t = header.tableOffset();
-    out.add(new Region(t, t + VhdLayout.batBytes(header.entries()), "the BAT"));
-    if (batmapHeader != null) {
-      out.add(
-          new Region(
-              batmapHeaderOffset, batmapHeaderOffset + BatmapHeader.SIZE, "the batmap header"));
-      long m = batmapHeader.batmapOffset();
-      out.add(new Region(m, m + batmapHeader.mapBytes(), "the batmap"));
-    }
-    for (int i = 0; i < header.locators().size(); i++) {
-      io.vdisk.vhd.ParentLocator l = header.locators().get(i);
-      if (l.isUsed()) {
-        out.add(
-            new Region(l.dataOffset(), l.dataOffset() + l.dataSpaceBytes(), "parent locator " + i));
-      }
-    }
-    return out;
-  }
-
-  /** The first block (bitmap and data) overlapping {@code [start, end)}, or -1. */
-  public synchronized int blockOverlapping(long start, long end) {
-    if (bat == null) {
-      return -1;
-    }
-    long span = (long) bitmapBytes + blockSize;
-    for (int b = 0; b < bat.size(); b++) {
-      long s = bat.sectorOf(b);
-      if (s >= 0 && start < s * VhdLayout.SECTOR + span && s * VhdLayout.SECTOR < end) {
-        return b;
-      }
-    }
-    return -1;
+  /** Where the batmap header sits (meaningful when {@link #hasBatmap}). */
+  public long batmapHeaderOffset() {
+    return batmapHeaderOffset;
   }
 
   /**
@@ -373,16 +308,13 @@ public final class VhdImage implements Closeable {
     if (bat == null) {
       return SectorBitmap.full(blockSize);
     }
-    SectorBitmap b = dirtyBitmaps.get(block);
-    if (b == null) {
-      b = cache.get(block);
-    }
+    SectorBitmap b = bitmaps.get(block);
     if (b == null) {
       ByteBuffer buf = ByteBuffer.allocate(bitmapBytes);
       readFully(buf, bitmapOffset(block));
       buf.flip();
       b = SectorBitmap.parse(buf, blockSize);
-      cache.put(block, b);
+      bitmaps.putRead(block, b);
       if (b.isFull()) {
         knownFull.add(block);
       }
@@ -393,7 +325,7 @@ public final class VhdImage implements Closeable {
   /**
    * Absolute file offset of the block's bitmap. Not synchronized: readers on the hot path (a
    * chain's reads, FUSE) would queue on the image's lock. A BAT entry is an int, read atomically;
-   * {@link DiskChain}'s lock orders its reads after the writes that allocate.
+   * {@link io.vdisk.engine.DiskChain}'s lock orders its reads after the writes that allocate.
    */
   public long bitmapOffset(int block) {
     return bat.sectorOf(block) * VhdLayout.SECTOR;
@@ -468,14 +400,13 @@ public final class VhdImage implements Closeable {
       if (current.next(sectorInBlock, sectorInBlock + count, false) < sectorInBlock + count) {
         SectorBitmap next = current.copy();
         next.setRange(sectorInBlock, sectorInBlock + count);
-        dirtyBitmaps.put(block, next);
-        cache.put(block, next);
+        bitmaps.putChanged(block, next);
         if (next.isFull()) {
           markFull(block);
         }
       }
     }
-    if (dirtyBitmaps.size() > DIRTY_LIMIT) {
+    if (bitmaps.overLimit()) {
       flush();
     }
   }
@@ -505,8 +436,7 @@ public final class VhdImage implements Closeable {
     trailerValid = false;
     SectorBitmap bm =
         isDifferencing() ? SectorBitmap.empty(blockSize) : SectorBitmap.full(blockSize);
-    dirtyBitmaps.put(block, bm);
-    cache.put(block, bm);
+    bitmaps.putChanged(block, bm);
     if (!isDifferencing()) {
       markFull(block);
     }
@@ -542,7 +472,7 @@ public final class VhdImage implements Closeable {
       return;
     }
     boolean metadata =
-        !dirtyBitmaps.isEmpty() || !dirtyBatSectors.isEmpty() || batmapDirty || trailerDirty;
+        bitmaps.hasChanged() || !dirtyBatSectors.isEmpty() || batmapDirty || trailerDirty;
     if (!metadata) {
       if (dataDirty) {
         storage.force();
@@ -551,12 +481,12 @@ public final class VhdImage implements Closeable {
       return;
     }
     storage.force();
-    if (!dirtyBitmaps.isEmpty()) {
-      for (Map.Entry<Integer, SectorBitmap> e : dirtyBitmaps.entrySet()) {
+    if (bitmaps.hasChanged()) {
+      for (Map.Entry<Integer, SectorBitmap> e : bitmaps.changed().entrySet()) {
         storage.write(e.getValue().toBuffer(), bitmapOffset(e.getKey()));
       }
       storage.force();
-      dirtyBitmaps.clear();
+      bitmaps.written();
     }
     long tableOffset = header == null ? 0 : header.tableOffset();
     for (int s = dirtyBatSectors.nextSetBit(0); s >= 0; s = dirtyBatSectors.nextSetBit(s + 1)) {
@@ -629,8 +559,7 @@ public final class VhdImage implements Closeable {
       if (bat.isAllocated(b)) {
         bat.clear(b);
         dirtyBatSectors.set(b / 128);
-        dirtyBitmaps.remove(b);
-        cache.remove(b);
+        bitmaps.forget(b);
         knownFull.remove(b);
         if (batmap != null && batmap.clearFull(b)) {
           batmapDirty = true;

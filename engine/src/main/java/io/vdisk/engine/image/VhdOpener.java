@@ -1,6 +1,5 @@
 package io.vdisk.engine.image;
 
-import io.vdisk.engine.ImageChecker;
 import io.vdisk.engine.io.Storage;
 import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.BatmapHeader;
@@ -20,7 +19,8 @@ import java.util.List;
 /**
  * Reads and vets an image's metadata before {@link VhdImage} trusts it. Every header number is
  * hostile until checked: offsets inside the file, counts within limits, sizes at most 2040 GiB.
- * Only what would make reading unsafe is refused here; everything else is for {@link ImageChecker}.
+ * Only what would make reading unsafe is refused here; everything else is for {@link
+ * io.vdisk.engine.ImageChecker}.
  */
 final class VhdOpener {
   /**

@@ -60,7 +60,7 @@ public final class VhdParent {
       throw new IOException(img.name() + ": only a writable differencing image can be relinked");
     }
     img.flush();
-    List<VhdImage.Region> regions = img.metadataRegions();
+    List<VhdRegions.Region> regions = VhdRegions.of(img);
     List<ParentLocator> updated = new ArrayList<>();
     List<ParentLocator> locators = img.header().locators();
     for (int i = 0; i < locators.size(); i++) {
@@ -90,7 +90,7 @@ public final class VhdParent {
 
   /** True when locator {@code index}'s slot may take {@code length} bytes in place. */
   private static boolean slotIsSafe(
-      VhdImage img, List<VhdImage.Region> regions, int index, ParentLocator l, int length) {
+      VhdImage img, List<VhdRegions.Region> regions, int index, ParentLocator l, int length) {
     long start = l.dataOffset();
     long space = l.dataSpaceBytes();
     if (space < length || start < Footer.SIZE || start % VhdLayout.SECTOR != 0) {
@@ -102,6 +102,6 @@ public final class VhdParent {
     }
     String self = "parent locator " + index;
     return regions.stream().noneMatch(r -> !r.what().equals(self) && r.overlaps(start, end))
-        && img.blockOverlapping(start, end) < 0;
+        && VhdRegions.blockOverlapping(img, start, end) < 0;
   }
 }

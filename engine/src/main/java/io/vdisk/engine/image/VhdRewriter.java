@@ -74,7 +74,7 @@ public final class VhdRewriter {
     BlockAllocationTable bat = BlockAllocationTable.empty(entries);
     Batmap map = Batmap.empty(layout.batmapBytes());
     int bitmapBytes = VhdLayout.bitmapBytes(bs);
-    long span = bitmapBytes + bs;
+    long span = (long) bitmapBytes + bs;
     try (Storage out = p.create(tmp)) {
       long next = VhdLayout.blockStart(layout.end(), bitmapBytes);
       long dataEnd = layout.end();

@@ -21,7 +21,7 @@ import java.nio.file.attribute.BasicFileAttributes;
  * directory or a character device is no image. A block device's size comes from sysfs, since {@code
  * fstat} reports 0 for it.
  */
-public final class FileStorage implements Storage {
+final class FileStorage implements Storage {
   private final FileChannel channel;
   private final String name;
   private final ImageLock lock;
@@ -107,7 +107,7 @@ public final class FileStorage implements Storage {
   }
 
   /** Refuses what is not a regular file or a block device; returns a block device's size. */
-  public static long checkKind(Path path) throws IOException {
+  static long checkKind(Path path) throws IOException {
     BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
     if (a.isRegularFile()) {
       return -1;

@@ -116,7 +116,7 @@ public final class Holders {
   static String command(Path proc) {
     try {
       byte[] raw = Files.readAllBytes(proc.resolve("cmdline"));
-      String[] argv = new String(raw, StandardCharsets.UTF_8).split("\0");
+      String[] argv = new String(raw, StandardCharsets.UTF_8).split("\0", -1);
       int start = 0;
       String prog = argv.length == 0 ? "?" : Path.of(argv[0]).getFileName().toString();
       for (int i = 0; i < argv.length; i++) {

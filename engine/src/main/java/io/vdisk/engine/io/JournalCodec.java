@@ -34,7 +34,7 @@ public final class JournalCodec {
         throw new IllegalStateException(impossible);
       }
       // store() writes a date comment first: keep the key=value line only
-      for (String line : w.toString().split("\n")) {
+      for (String line : w.toString().split("\n", -1)) {
         if (!line.startsWith("#")) {
           sb.append(line).append('\n');
         }

@@ -230,7 +230,7 @@ public final class Vms {
         vbds.add(b);
       }
     }
-    sr.journaled(new SrOp.VmUninstall(vm.uuid(), disks, new SrOp.Fields.VmRow(vm, vbds)));
+    sr.journaled(new SrOp.VmUninstall(vm.uuid(), disks, new OpFields.VmRow(vm, vbds)));
   }
 
   /** vm-destroy: the VM record and its VBDs; the disks stay. */

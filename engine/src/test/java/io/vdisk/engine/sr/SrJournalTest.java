@@ -44,7 +44,7 @@ class SrJournalTest {
         new SrOp.VmUninstall(
             A,
             List.of(B, C),
-            new SrOp.Fields.VmRow(vm, List.of(new Catalog.Vbd(D, A, B, "0", true, "RW")))),
+            new OpFields.VmRow(vm, List.of(new Catalog.Vbd(D, A, B, "0", true, "RW")))),
         new SrOp.XvaImport(List.of(A, B)));
   }
 

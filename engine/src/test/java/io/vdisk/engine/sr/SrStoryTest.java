@@ -231,8 +231,9 @@ class SrStoryTest {
             .isInstanceOf(SrException.class)
             .hasMessageContaining("in use");
       }
-      assertThat(java.nio.file.Files.list(dir).map(p -> p.getFileName().toString()))
-          .noneMatch(n -> n.startsWith("."));
+      try (var names = java.nio.file.Files.list(dir)) {
+        assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
+      }
     }
   }
 
