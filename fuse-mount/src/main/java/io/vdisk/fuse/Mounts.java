@@ -5,6 +5,7 @@ import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.xva.OvaArchive;
+import io.vdisk.engine.xva.XvaCompression;
 import io.vdisk.engine.xva.XvaDisk;
 import io.vdisk.engine.xva.XvaException;
 import java.io.IOException;
@@ -75,17 +76,18 @@ public final class Mounts {
     return out;
   }
 
-  /** A tar whose first entry is ova.xml; gzip and zstd archives are refused with advice. */
+  /** A tar whose first entry is ova.xml; compressed archives are refused with advice. */
   static boolean looksLikeXva(Path file) throws IOException {
     byte[] head;
     try (InputStream in = Files.newInputStream(file)) {
       head = in.readNBytes(512);
     }
-    if (head.length >= 4 && (head[0] & 0xFF) == 0x28 && (head[1] & 0xFF) == 0xB5) {
-      throw new XvaException(file + " is a zstd-compressed XVA: decompress it first (zstd -d)");
-    }
-    if (head.length >= 2 && (head[0] & 0xFF) == 0x1F && (head[1] & 0xFF) == 0x8B) {
-      throw new XvaException(file + " is a gzip-compressed XVA: decompress it first (gunzip)");
+    XvaCompression c = XvaCompression.ofHead(head);
+    if (c != XvaCompression.NONE) {
+      throw new XvaException(
+          String.format(
+              "%s is a %s-compressed XVA: decompress it first (%s)",
+              file, c.name().toLowerCase(java.util.Locale.ROOT), c.decompressCommand()));
     }
     return head.length == 512
         && new String(head, 0, 8, StandardCharsets.US_ASCII).equals("ova.xml\0");

@@ -182,7 +182,12 @@ class FuseIT {
     Path m2 = Files.createDirectories(dir.resolve("mnt-gz"));
     Proc refused = vdisk("mount", gz.toString(), m2.toString());
     assertThat(refused.exit()).isNotZero();
-    assertThat(refused.out()).contains("decompress it first");
+    assertThat(refused.out()).contains("gzip-compressed XVA: decompress it first (gunzip)");
+    Path lz = dir.resolve("web.xva.lz4");
+    Cli.run("vm-export", "--sr", sr, "vm=web", "filename=" + lz, "compress=lz4").ok();
+    Proc refusedLz4 = vdisk("mount", lz.toString(), m2.toString());
+    assertThat(refusedLz4.exit()).isNotZero();
+    assertThat(refusedLz4.out()).contains("lz4-compressed XVA: decompress it first (lz4 -d)");
   }
 
   @Test

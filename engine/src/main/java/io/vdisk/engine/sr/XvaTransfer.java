@@ -9,7 +9,7 @@ import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.engine.io.TempFiles;
 import io.vdisk.engine.xva.ChunkChecksum;
 import io.vdisk.engine.xva.OvaArchive;
-import io.vdisk.engine.xva.OvaXml;
+import io.vdisk.engine.xva.XapiRecords;
 import io.vdisk.engine.xva.XvaCompression;
 import io.vdisk.engine.xva.XvaException;
 import io.vdisk.engine.xva.XvaReader;
@@ -35,20 +35,6 @@ import java.util.UUID;
  */
 public final class XvaTransfer {
   private XvaTransfer() {}
-
-  /** The version header vdisk writes: XO's values, accepted by every XenServer/XCP-ng 8.x. */
-  static Map<String, Object> version() {
-    Map<String, Object> v = new LinkedHashMap<>();
-    v.put("hostname", "localhost");
-    v.put("date", "2026-11-25");
-    v.put("product_version", "8.2.1");
-    v.put("product_brand", "XCP-ng");
-    v.put("build_number", "vdisk");
-    v.put("xapi_major", 1L);
-    v.put("xapi_minor", 20L);
-    v.put("export_vsn", 2L);
-    return v;
-  }
 
   /**
    * Exports to a new file, which appears whole or not at all ({@link Publisher}: written under a
@@ -108,209 +94,45 @@ public final class XvaTransfer {
         opened.add(d);
         disks.put(vdiId, d);
         allocation += d.size();
-        objects.add(new OvaArchive.Obj("VBD", vbdId, vbd(b, vmId, vdiId)));
         objects.add(
             new OvaArchive.Obj(
-                "VDI", vdiId, vdi(v, srId, vbdId, d.size(), Files.size(sr.file(b.vdi())))));
+                "VBD",
+                vbdId,
+                XapiRecords.vbd(b.uuid(), vmId, vdiId, b.device(), b.bootable(), b.mode())));
+        objects.add(
+            new OvaArchive.Obj(
+                "VDI",
+                vdiId,
+                XapiRecords.vdi(
+                    v.uuid(),
+                    v.name(),
+                    v.description(),
+                    srId,
+                    vbdId,
+                    d.size(),
+                    Files.size(sr.file(b.vdi())))));
       }
-      objects.add(0, new OvaArchive.Obj("VM", vmId, vm(vm, vbdIds)));
-      objects.add(new OvaArchive.Obj("SR", srId, srRecord(vdiIds, allocation)));
-      OvaArchive ova = new OvaArchive(version(), objects);
+      objects.add(
+          0,
+          new OvaArchive.Obj(
+              "VM",
+              vmId,
+              XapiRecords.vm(
+                  vm.uuid(),
+                  vm.name(),
+                  vm.description(),
+                  vm.template(),
+                  vm.memory(),
+                  vm.vcpus(),
+                  vbdIds)));
+      objects.add(new OvaArchive.Obj("SR", srId, XapiRecords.sr(vdiIds, allocation)));
+      OvaArchive ova = new OvaArchive(XapiRecords.version(), objects);
       return XvaWriter.write(ova, disks, out, compression, checksum, Instant.now());
     } finally {
       for (VirtualDisk d : opened) {
         d.close();
       }
     }
-  }
-
-  private static Map<String, Object> vm(Catalog.Vm vm, List<String> vbds) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("uuid", vm.uuid());
-    m.put("allowed_operations", List.of());
-    m.put("current_operations", Map.of());
-    m.put("power_state", "Halted");
-    m.put("name_label", vm.name());
-    m.put("name_description", vm.description());
-    m.put("user_version", 1L);
-    m.put("is_a_template", vm.template());
-    m.put("is_default_template", false);
-    m.put("suspend_VDI", "OpaqueRef:NULL");
-    m.put("resident_on", "OpaqueRef:NULL");
-    m.put("affinity", "OpaqueRef:NULL");
-    m.put("memory_overhead", 0L);
-    m.put("memory_target", 0L);
-    m.put("memory_static_max", vm.memory());
-    m.put("memory_dynamic_max", vm.memory());
-    m.put("memory_dynamic_min", vm.memory());
-    m.put("memory_static_min", vm.memory());
-    m.put("VCPUs_params", Map.of());
-    m.put("VCPUs_max", (long) vm.vcpus());
-    m.put("VCPUs_at_startup", (long) vm.vcpus());
-    m.put("actions_after_softreboot", "soft_reboot");
-    m.put("actions_after_shutdown", "destroy");
-    m.put("actions_after_reboot", "restart");
-    m.put("actions_after_crash", "restart");
-    m.put("consoles", List.of());
-    m.put("VIFs", List.of());
-    m.put("VBDs", vbds);
-    m.put("VUSBs", List.of());
-    m.put("crash_dumps", List.of());
-    m.put("VTPMs", List.of());
-    m.put("PV_bootloader", "");
-    m.put("PV_kernel", "");
-    m.put("PV_ramdisk", "");
-    m.put("PV_args", "");
-    m.put("PV_bootloader_args", "");
-    m.put("PV_legacy_args", "");
-    m.put("HVM_boot_policy", "BIOS order");
-    m.put("HVM_boot_params", Map.of("order", "cdn", "firmware", "bios"));
-    m.put("HVM_shadow_multiplier", 1.0);
-    Map<String, Object> platform = new LinkedHashMap<>();
-    platform.put("acpi", "1");
-    platform.put("apic", "true");
-    platform.put("pae", "true");
-    platform.put("nx", "true");
-    platform.put("viridian", "false");
-    platform.put("device-model", "qemu-upstream-compat");
-    platform.put("secureboot", "false");
-    platform.put("timeoffset", "0");
-    m.put("platform", platform);
-    m.put("PCI_bus", "");
-    m.put("other_config", Map.of("mac_seed", UUID.randomUUID().toString()));
-    m.put("domid", -1L);
-    m.put("domarch", "");
-    m.put("last_boot_CPU_flags", Map.of());
-    m.put("is_control_domain", false);
-    m.put("metrics", "OpaqueRef:NULL");
-    m.put("guest_metrics", "OpaqueRef:NULL");
-    m.put("last_booted_record", "");
-    m.put("recommendations", "");
-    m.put("xenstore_data", Map.of());
-    m.put("ha_always_run", false);
-    m.put("ha_restart_priority", "");
-    m.put("is_a_snapshot", false);
-    m.put("snapshot_of", "OpaqueRef:NULL");
-    m.put("snapshots", List.of());
-    m.put("snapshot_time", new OvaXml.DateTime("19700101T00:00:00Z"));
-    m.put("transportable_snapshot_id", "");
-    m.put("blobs", Map.of());
-    m.put("tags", List.of());
-    m.put("blocked_operations", Map.of());
-    m.put("snapshot_info", Map.of());
-    m.put("snapshot_metadata", "");
-    m.put("parent", "OpaqueRef:NULL");
-    m.put("children", List.of());
-    m.put("bios_strings", Map.of());
-    m.put("protection_policy", "OpaqueRef:NULL");
-    m.put("is_snapshot_from_vmpp", false);
-    m.put("appliance", "OpaqueRef:NULL");
-    m.put("start_delay", 0L);
-    m.put("shutdown_delay", 0L);
-    m.put("order", 0L);
-    m.put("VGPUs", List.of());
-    m.put("attached_PCIs", List.of());
-    m.put("suspend_SR", "OpaqueRef:NULL");
-    m.put("version", 0L);
-    m.put("generation_id", "0:0");
-    m.put("hardware_platform_version", 0L);
-    m.put("has_vendor_device", false);
-    m.put("requires_reboot", false);
-    m.put("reference_label", "");
-    m.put("domain_type", "hvm");
-    m.put("NVRAM", Map.of());
-    return m;
-  }
-
-  private static Map<String, Object> vbd(Catalog.Vbd b, String vmId, String vdiId) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("uuid", b.uuid());
-    m.put("allowed_operations", List.of());
-    m.put("current_operations", Map.of());
-    m.put("VM", vmId);
-    m.put("VDI", vdiId);
-    m.put("device", "");
-    m.put("userdevice", b.device());
-    m.put("bootable", b.bootable());
-    m.put("mode", b.mode());
-    m.put("type", "Disk");
-    m.put("unpluggable", true);
-    m.put("storage_lock", false);
-    m.put("empty", false);
-    m.put("other_config", Map.of());
-    m.put("currently_attached", false);
-    m.put("status_code", 0L);
-    m.put("status_detail", "");
-    m.put("runtime_properties", Map.of());
-    m.put("qos_algorithm_type", "");
-    m.put("qos_algorithm_params", Map.of());
-    m.put("qos_supported_algorithms", List.of());
-    m.put("metrics", "OpaqueRef:NULL");
-    return m;
-  }
-
-  private static Map<String, Object> vdi(
-      Catalog.Vdi v, String srId, String vbdId, long size, long physical) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("uuid", v.uuid());
-    m.put("name_label", v.name());
-    m.put("name_description", v.description());
-    m.put("allowed_operations", List.of());
-    m.put("current_operations", Map.of());
-    m.put("SR", srId);
-    m.put("VBDs", List.of(vbdId));
-    m.put("crash_dumps", List.of());
-    m.put("virtual_size", size);
-    m.put("physical_utilisation", physical);
-    m.put("type", "user");
-    m.put("sharable", false);
-    m.put("read_only", false);
-    m.put("other_config", Map.of());
-    m.put("storage_lock", false);
-    m.put("location", v.uuid());
-    m.put("managed", true);
-    m.put("missing", false);
-    m.put("parent", "OpaqueRef:NULL");
-    m.put("xenstore_data", Map.of());
-    m.put("sm_config", Map.of("vdi_type", "vhd"));
-    m.put("is_a_snapshot", false);
-    m.put("snapshot_of", "OpaqueRef:NULL");
-    m.put("snapshots", List.of());
-    m.put("snapshot_time", new OvaXml.DateTime("19700101T00:00:00Z"));
-    m.put("tags", List.of());
-    m.put("allow_caching", false);
-    m.put("on_boot", "persist");
-    m.put("metadata_of_pool", "OpaqueRef:NULL");
-    m.put("metadata_latest", false);
-    m.put("is_tools_iso", false);
-    m.put("cbt_enabled", false);
-    return m;
-  }
-
-  private static Map<String, Object> srRecord(List<String> vdis, long allocation) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("uuid", UUID.randomUUID().toString());
-    m.put("name_label", "vdisk SR");
-    m.put("name_description", "");
-    m.put("allowed_operations", List.of());
-    m.put("current_operations", Map.of());
-    m.put("VDIs", vdis);
-    m.put("PBDs", List.of());
-    m.put("virtual_allocation", allocation);
-    m.put("physical_utilisation", allocation);
-    m.put("physical_size", allocation);
-    m.put("type", "ext");
-    m.put("content_type", "user");
-    m.put("shared", false);
-    m.put("other_config", Map.of());
-    m.put("tags", List.of());
-    m.put("sm_config", Map.of());
-    m.put("blobs", Map.of());
-    m.put("local_cache_enabled", false);
-    m.put("introduced_by", "OpaqueRef:NULL");
-    m.put("clustered", false);
-    m.put("is_tools_sr", false);
-    return m;
   }
 
   /** What vm-import made. */

@@ -15,6 +15,20 @@ final class TarV7 {
   static final int BLOCK = 512;
   private static final byte[] ZEROS = new byte[BLOCK];
 
+  // The V7 header's fields: offset and width in bytes (POSIX's ustar adds magic at 257).
+  private static final int NAME = 0;
+  private static final int NAME_LEN = 100;
+  private static final int MODE = 100;
+  private static final int UID = 108;
+  private static final int GID = 116;
+  private static final int ID_LEN = 8;
+  private static final int SIZE = 124;
+  private static final int MTIME = 136;
+  private static final int NUMBER_LEN = 12;
+  private static final int CHECKSUM = 148;
+  private static final int CHECKSUM_LEN = 8;
+  private static final int TYPEFLAG = 156;
+
   private final OutputStream out;
 
   TarV7(OutputStream out) {
@@ -25,24 +39,23 @@ final class TarV7 {
   void header(String name, long size, long mtimeSeconds) throws IOException {
     byte[] h = new byte[BLOCK];
     byte[] n = name.getBytes(StandardCharsets.UTF_8);
-    if (n.length > 100) {
+    if (n.length > NAME_LEN) {
       throw new IllegalArgumentException("tar name longer than 100 bytes: " + name);
     }
-    System.arraycopy(n, 0, h, 0, n.length);
-    octal(h, 100, 8, 0400);
-    octal(h, 108, 8, 0);
-    octal(h, 116, 8, 0);
-    octal(h, 124, 12, size);
-    octal(h, 136, 12, mtimeSeconds);
-    for (int i = 148; i < 156; i++) {
-      h[i] = ' ';
-    }
-    h[156] = 0; // typeflag: regular file, V7 style
+    System.arraycopy(n, 0, h, NAME, n.length);
+    octal(h, MODE, ID_LEN, 0400);
+    octal(h, UID, ID_LEN, 0);
+    octal(h, GID, ID_LEN, 0);
+    octal(h, SIZE, NUMBER_LEN, size);
+    octal(h, MTIME, NUMBER_LEN, mtimeSeconds);
+    // The checksum is summed with its own field as spaces.
+    java.util.Arrays.fill(h, CHECKSUM, CHECKSUM + CHECKSUM_LEN, (byte) ' ');
+    h[TYPEFLAG] = 0; // regular file, V7 style
     int sum = 0;
     for (byte b : h) {
       sum += b & 0xFF;
     }
-    octal(h, 148, 8, sum);
+    octal(h, CHECKSUM, CHECKSUM_LEN, sum);
     out.write(h);
   }
 

@@ -50,24 +50,43 @@ public enum XvaCompression {
     in.mark(TarV7.BLOCK);
     byte[] head = in.readNBytes(TarV7.BLOCK);
     in.reset();
-    if (head.length >= 4
-        && (head[0] & 0xFF) == 0x28
-        && (head[1] & 0xFF) == 0xB5
-        && (head[2] & 0xFF) == 0x2F
-        && (head[3] & 0xFF) == 0xFD) {
+    return ofHead(head);
+  }
+
+  /** Which compression a stream starting with {@code head} uses (NONE when no magic matches). */
+  public static XvaCompression ofHead(byte[] head) {
+    if (starts(head, 0x28, 0xB5, 0x2F, 0xFD)) {
       return ZSTD;
     }
-    if (head.length >= 2 && (head[0] & 0xFF) == 0x1F && (head[1] & 0xFF) == 0x8B) {
+    if (starts(head, 0x1F, 0x8B)) {
       return GZIP;
     }
-    if (head.length >= 4
-        && (head[0] & 0xFF) == 0x04
-        && (head[1] & 0xFF) == 0x22
-        && (head[2] & 0xFF) == 0x4D
-        && (head[3] & 0xFF) == 0x18) {
+    if (starts(head, 0x04, 0x22, 0x4D, 0x18)) {
       return LZ4;
     }
     return NONE;
+  }
+
+  private static boolean starts(byte[] head, int... magic) {
+    if (head.length < magic.length) {
+      return false;
+    }
+    for (int i = 0; i < magic.length; i++) {
+      if ((head[i] & 0xFF) != magic[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The command that decompresses an archive of this kind in place (for error advice). */
+  public String decompressCommand() {
+    return switch (this) {
+      case NONE -> "";
+      case GZIP -> "gunzip";
+      case ZSTD -> "zstd -d";
+      case LZ4 -> "lz4 -d";
+    };
   }
 
   InputStream unwrap(InputStream in) throws IOException {

@@ -123,134 +123,179 @@ public final class XvaReader {
       java.util.concurrent.ExecutorService pool)
       throws IOException {
     try (TarArchiveInputStream tar = tarIn) {
-      TarArchiveEntry first = next(tar, "ova.xml");
-      if (first == null || !first.getName().equals("ova.xml")) {
-        throw new XvaException(
-            "not an XVA: the first tar entry must be 'ova.xml'"
-                + (first == null
-                    ? ", the archive is empty"
-                    : ", found '" + Printable.of(first.getName()) + "'")
-                + (compression == XvaCompression.NONE && first == null
-                    ? " (or a compression vdisk does not know)"
-                    : ""));
-      }
-      if (first.getSize() > OvaXml.MAX_BYTES) {
-        throw new XvaException("ova.xml: " + first.getSize() + " bytes is over the limit");
-      }
-      OvaArchive ova = OvaArchive.of(OvaXml.parse(tar.readNBytes((int) first.getSize())));
-      ova.checkVersion(XAPI_MAJOR, XAPI_MINOR);
-      ova.checkRequiredFields();
+      OvaArchive ova = readOvaXml(tar, compression);
       if (metadataOnly) {
         return new Result(ova, compression, dialect, null, 0, 0, warnings);
       }
-      long chunks = 0;
-      long keepAlives = 0;
-      java.util.Deque<java.util.concurrent.Future<Void>> window = new java.util.ArrayDeque<>();
-      ChunkCounter counter = new ChunkCounter();
-      ChunkChecksum kind = null;
-      byte[] data = new byte[XvaWriter.CHUNK * 4];
+      DiskReader reader = new DiskReader(tar, force, warnings, pool);
       for (OvaArchive.Disk disk : ova.disks()) {
-        DiskSink sink;
-        try {
-          sink = target.open(disk);
-        } catch (XvaException e) {
-          throw e;
-        } catch (IOException e) {
-          throw new SinkException(e); // the SR's fault (a full disk), not the archive's
+        reader.read(disk, openSink(target, disk));
+      }
+      return new Result(
+          ova, compression, dialect, reader.kind, reader.chunks, reader.keepAlives, warnings);
+    }
+  }
+
+  /** The first entry, {@code ova.xml}: parsed, its version and required fields checked. */
+  private static OvaArchive readOvaXml(TarArchiveInputStream tar, XvaCompression compression)
+      throws IOException {
+    TarArchiveEntry first = next(tar, "ova.xml");
+    if (first == null || !first.getName().equals("ova.xml")) {
+      throw new XvaException(
+          "not an XVA: the first tar entry must be 'ova.xml'"
+              + (first == null
+                  ? ", the archive is empty"
+                  : ", found '" + Printable.of(first.getName()) + "'")
+              + (compression == XvaCompression.NONE && first == null
+                  ? " (or a compression vdisk does not know)"
+                  : ""));
+    }
+    if (first.getSize() > OvaXml.MAX_BYTES) {
+      throw new XvaException("ova.xml: " + first.getSize() + " bytes is over the limit");
+    }
+    OvaArchive ova = OvaArchive.of(OvaXml.parse(tar.readNBytes((int) first.getSize())));
+    ova.checkVersion(XAPI_MAJOR, XAPI_MINOR);
+    ova.checkRequiredFields();
+    return ova;
+  }
+
+  private static DiskSink openSink(Target target, OvaArchive.Disk disk) throws IOException {
+    try {
+      return target.open(disk);
+    } catch (XvaException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new SinkException(e); // the SR's fault (a full disk), not the archive's
+    }
+  }
+
+  /** One chunk as read from the tar: where it goes, its bytes and the checksum stored for it. */
+  private record Chunk(
+      String name, long offset, ByteBuffer data, ChunkChecksum kind, String stored) {}
+
+  /**
+   * Reads the disks' chunks in archive order, placing them with one {@link ChunkCounter}, and
+   * verifies and writes each on the pool while this thread reads on (hashing is the bottleneck), at
+   * most {@link #WINDOW} ahead.
+   */
+  private static final class DiskReader {
+    private final TarArchiveInputStream tar;
+    private final boolean force;
+    private final List<String> warnings;
+    private final java.util.concurrent.ExecutorService pool;
+    private final ChunkCounter counter = new ChunkCounter();
+    private final java.util.Deque<java.util.concurrent.Future<Void>> window =
+        new java.util.ArrayDeque<>();
+    private final byte[] data = new byte[XvaWriter.CHUNK * 4];
+    private long chunks;
+    private long keepAlives;
+    private ChunkChecksum kind;
+
+    DiskReader(
+        TarArchiveInputStream tar,
+        boolean force,
+        List<String> warnings,
+        java.util.concurrent.ExecutorService pool) {
+      this.tar = tar;
+      this.force = force;
+      this.warnings = warnings;
+      this.pool = pool;
+    }
+
+    void read(OvaArchive.Disk disk, DiskSink sink) throws IOException {
+      ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
+      while (!place.complete()) {
+        io.vdisk.engine.io.Cancellation.checkpoint();
+        Chunk c = nextChunk(disk, place);
+        kind = kind == null ? c.kind() : kind;
+        if (!c.data().hasRemaining()) {
+          keepAlives++;
         }
-        String prefix = disk.id() + "/";
-        ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
-        while (!place.complete()) {
-          io.vdisk.engine.io.Cancellation.checkpoint();
-          TarArchiveEntry e = next(tar, prefix + "<chunk>");
-          if (e == null) {
-            throw new XvaException(
-                String.format(
-                    "archive ends inside disk %s at byte %d of %d (truncated)",
-                    disk.id(), place.offset(), disk.virtualSize()));
-          }
-          String name = e.getName();
-          if (!name.startsWith(prefix)) {
-            throw new XvaException(
-                "expected a chunk of disk "
-                    + disk.id()
-                    + " (at byte "
-                    + place.offset()
-                    + " of "
-                    + disk.virtualSize()
-                    + "), found '"
-                    + Printable.of(name)
-                    + "'");
-          }
-          long len = e.getSize();
-          if (len > data.length) {
-            throw new XvaException(
-                "'" + Printable.of(name) + "': chunk of " + len + " bytes is too large");
-          }
-          long offset = place.place(name, name.substring(prefix.length()), len);
-          int n = tar.readNBytes(data, 0, (int) len);
-          if (n != len) {
-            throw new XvaException(
-                "'" + Printable.of(name) + "': truncated (" + n + " of " + len + " bytes)");
-          }
-          ByteBuffer chunk = ByteBuffer.wrap(java.util.Arrays.copyOf(data, (int) len));
-          TarArchiveEntry c = next(tar, name + ".checksum");
-          ChunkChecksum k = c == null ? null : ChunkChecksum.ofName(c.getName());
-          if (c == null || k == null || !c.getName().equals(name + k.extension())) {
-            throw new XvaException(
-                "'"
-                    + Printable.of(name)
-                    + "': expected its checksum file "
-                    + Printable.of(name)
-                    + ".checksum or .xxhash, found "
-                    + (c == null
-                        ? "the end of the archive"
-                        : "'" + Printable.of(c.getName()) + "'"));
-          }
-          kind = kind == null ? k : kind;
-          String stored =
-              new String(
-                  tar.readNBytes((int) Math.min(c.getSize(), 128)), StandardCharsets.US_ASCII);
-          if (len == 0) {
-            keepAlives++;
-          }
-          long at = offset;
-          // Verify and write on the pool while this thread reads on: hashing is the bottleneck.
-          window.add(
-              pool.submit(
-                  () -> {
-                    String computed = k.of(chunk);
-                    if (!stored.equals(computed)) {
-                      String msg =
-                          String.format(
-                              "block %s checksum failed: archive has %s, data gives %s",
-                              Printable.of(name), Printable.of(stored), computed);
-                      if (!force) {
-                        throw new XvaException(msg);
-                      }
-                      synchronized (warnings) {
-                        warnings.add(msg);
-                      }
-                    }
-                    if (chunk.hasRemaining() && !Zeros.isZero(chunk)) {
-                      try {
-                        sink.write(at, chunk);
-                      } catch (IOException failure) {
-                        throw new SinkException(failure);
-                      }
-                    }
-                    return null;
-                  }));
-          while (window.size() > WINDOW) {
-            await(window.removeFirst());
-          }
-          chunks++;
-        }
-        while (!window.isEmpty()) {
+        window.add(pool.submit(() -> verifyAndWrite(c, sink)));
+        while (window.size() > WINDOW) {
           await(window.removeFirst());
         }
+        chunks++;
       }
-      return new Result(ova, compression, dialect, kind, chunks, keepAlives, warnings);
+      while (!window.isEmpty()) {
+        await(window.removeFirst());
+      }
+    }
+
+    /** The next chunk of {@code disk} and its checksum entry, both checked for shape. */
+    private Chunk nextChunk(OvaArchive.Disk disk, ChunkCounter.Disk place) throws IOException {
+      String prefix = disk.id() + "/";
+      TarArchiveEntry e = next(tar, prefix + "<chunk>");
+      if (e == null) {
+        throw new XvaException(
+            String.format(
+                "archive ends inside disk %s at byte %d of %d (truncated)",
+                disk.id(), place.offset(), disk.virtualSize()));
+      }
+      String name = e.getName();
+      if (!name.startsWith(prefix)) {
+        throw new XvaException(
+            "expected a chunk of disk "
+                + disk.id()
+                + " (at byte "
+                + place.offset()
+                + " of "
+                + disk.virtualSize()
+                + "), found '"
+                + Printable.of(name)
+                + "'");
+      }
+      long len = e.getSize();
+      if (len > data.length) {
+        throw new XvaException(
+            "'" + Printable.of(name) + "': chunk of " + len + " bytes is too large");
+      }
+      long offset = place.place(name, name.substring(prefix.length()), len);
+      int n = tar.readNBytes(data, 0, (int) len);
+      if (n != len) {
+        throw new XvaException(
+            "'" + Printable.of(name) + "': truncated (" + n + " of " + len + " bytes)");
+      }
+      ByteBuffer bytes = ByteBuffer.wrap(java.util.Arrays.copyOf(data, (int) len));
+      TarArchiveEntry c = next(tar, name + ".checksum");
+      ChunkChecksum k = c == null ? null : ChunkChecksum.ofName(c.getName());
+      if (c == null || k == null || !c.getName().equals(name + k.extension())) {
+        throw new XvaException(
+            "'"
+                + Printable.of(name)
+                + "': expected its checksum file "
+                + Printable.of(name)
+                + ".checksum or .xxhash, found "
+                + (c == null ? "the end of the archive" : "'" + Printable.of(c.getName()) + "'"));
+      }
+      String stored =
+          new String(tar.readNBytes((int) Math.min(c.getSize(), 128)), StandardCharsets.US_ASCII);
+      return new Chunk(name, offset, bytes, k, stored);
+    }
+
+    /** On the pool: a bad checksum fails (or, forced, warns); non-zero data is written. */
+    private Void verifyAndWrite(Chunk c, DiskSink sink) throws IOException {
+      String computed = c.kind().of(c.data());
+      if (!c.stored().equals(computed)) {
+        String msg =
+            String.format(
+                "block %s checksum failed: archive has %s, data gives %s",
+                Printable.of(c.name()), Printable.of(c.stored()), computed);
+        if (!force) {
+          throw new XvaException(msg);
+        }
+        synchronized (warnings) {
+          warnings.add(msg);
+        }
+      }
+      if (c.data().hasRemaining() && !Zeros.isZero(c.data())) {
+        try {
+          sink.write(c.offset(), c.data());
+        } catch (IOException failure) {
+          throw new SinkException(failure);
+        }
+      }
+      return null;
     }
   }
 
