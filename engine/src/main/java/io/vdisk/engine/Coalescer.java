@@ -25,8 +25,8 @@ import java.util.UUID;
 
 /**
  * Merges a differencing image into its parent, relinks its children to that parent, and removes it,
- * as XenServer's GC does (vhd-format-notes §3.3), journaled so that a crash at any write is
- * finished by the next coalesce or {@code check --repair}.
+ * as XenServer's GC does (docs/reference/vhd-format-notes.md §3.3), journaled so that a crash at
+ * any write is finished by the next coalesce or {@code check --repair}.
  *
  * <ol>
  *   <li>Refuse when another image in the parent's directory has the same parent: a base shared by

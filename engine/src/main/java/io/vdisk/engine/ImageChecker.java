@@ -23,11 +23,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The structural rules of a VHD and its chain, as {@code vhd-util check} has them (vhd-format-notes
- * §2.2), with the BAT overlap check done in O(n log n) by sorting. Each rule that fails becomes a
- * {@link Finding}; a torn or missing trailing footer and a stale batmap are repairable. Opening
- * problems (bad checksums of both footers, BAT outside the file, missing or wrong parent, loops)
- * surface as the exception {@link DiskChain#open} throws.
+ * The structural rules of a VHD and its chain, as {@code vhd-util check} has them
+ * (docs/reference/vhd-format-notes.md §2.2), with the BAT overlap check done in O(n log n) by
+ * sorting. Each rule that fails becomes a {@link Finding}; a torn or missing trailing footer and a
+ * stale batmap are repairable. Opening problems (bad checksums of both footers, BAT outside the
+ * file, missing or wrong parent, loops) surface as the exception {@link DiskChain#open} throws.
  */
 public final class ImageChecker {
   private ImageChecker() {}

@@ -1,6 +1,6 @@
 package io.vdisk.tools;
 
-/** Exit codes of {@code vdisk}, documented in README.md and docs/cli.md. */
+/** Exit codes of {@code vdisk}, documented in README.md (Exit codes) and docs/cli.md. */
 final class ExitCode {
   /** Success; for check: clean; for compare: identical. */
   static final int OK = 0;

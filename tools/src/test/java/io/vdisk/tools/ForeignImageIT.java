@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Writes by vdisk into a dynamic image as tapdisk leaves it (blocks with partial sector bitmaps,
  * crafted byte by byte: blktap is not in Debian), read back by vdisk, qemu-img and vhdimount. The
- * partial runs are 4 KiB-aligned so that libvhdi's bitmap bug (vhd-format-notes §0.4) stays out.
+ * partial runs are 4 KiB-aligned so that libvhdi's bitmap bug (docs/reference/vhd-format-notes.md
+ * §0.4) stays out.
  */
 class ForeignImageIT {
   private static final int MIB = 1 << 20;

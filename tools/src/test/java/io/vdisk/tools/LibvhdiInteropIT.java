@@ -9,7 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * libvhdi reads our dynamic images and chains. Chains are written in 4 KiB-aligned runs: libvhdi
- * misreads a bitmap byte with a set bit before a clear one (vhd-format-notes §0, finding 4).
+ * misreads a bitmap byte with a set bit before a clear one (docs/reference/vhd-format-notes.md §0,
+ * finding 4).
  */
 class LibvhdiInteropIT {
   @TempDir Path dir;

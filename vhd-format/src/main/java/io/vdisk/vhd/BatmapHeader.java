@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * blktap's batmap header ({@code struct dd_batmap_hdr}, one sector right after the BAT): where the
  * bit array of fully-populated blocks lives, its size in sectors, version, checksum ({@code ~Σ} of
- * the map bytes, unsigned for version 1.2), marker and keyhash. vhd-format-notes §1.16.
+ * the map bytes, unsigned for version 1.2), marker and keyhash. docs/reference/vhd-format-notes.md
+ * §1.16.
  */
 public record BatmapHeader(
     long batmapOffset, int batmapSize, int version, int storedChecksum, int marker, byte[] rest) {

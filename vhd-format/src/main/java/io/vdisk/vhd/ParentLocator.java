@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
  * One 24-byte parent locator entry of the dynamic header (spec, "Parent Locator Entries"), and the
  * encodings of the paths they point at. vdisk writes what blktap writes: MacX {@code
  * file://./base.vhd} (UTF-8), and W2ku and W2ru {@code .\base.vhd} (UTF-16LE), all relative to the
- * child's directory, in slots 0, 1, 2 (vhd-format-notes §1.8).
+ * child's directory, in slots 0, 1, 2 (docs/reference/vhd-format-notes.md §1.8).
  */
 public record ParentLocator(
     int platformCode, int dataSpace, int dataLength, int reserved, long dataOffset) {

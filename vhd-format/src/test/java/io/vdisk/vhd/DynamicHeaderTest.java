@@ -28,7 +28,9 @@ class DynamicHeaderTest {
     assertThat(back.toBuffer()).isEqualTo(bytes);
   }
 
-  /** blktap writes "base.vhd" as UTF-16BE at header+0x40 (vhd-format-notes §1.8). */
+  /**
+   * blktap writes "base.vhd" as UTF-16BE at header+0x40 (docs/reference/vhd-format-notes.md §1.8).
+   */
   @Test
   void parentNameIsUtf16BigEndian() {
     byte[] enc = DynamicHeader.encodeParentName("base.vhd");
@@ -38,7 +40,8 @@ class DynamicHeaderTest {
 
   @Test
   void qemuHeaderChecksumVector() throws Exception {
-    // qemu-img create -f vpc 64M: header checksum 0xfffff456 (vhd-format-notes §1.4).
+    // qemu-img create -f vpc 64M: header checksum 0xfffff456 (docs/reference/vhd-format-notes.md
+    // §1.4).
     DynamicHeader h =
         new DynamicHeader(
             -1L,

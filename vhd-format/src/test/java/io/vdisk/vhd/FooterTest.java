@@ -8,7 +8,10 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class FooterTest {
-  /** First 0x50 bytes of {@code qemu-img create -f vpc x 64M} (vhd-format-notes §1.3). */
+  /**
+   * First 0x50 bytes of {@code qemu-img create -f vpc x 64M} (docs/reference/vhd-format-notes.md
+   * §1.3).
+   */
   private static final String QEMU_64M =
       "636f6e6563746978000000020001000000000000000002 00329a03b371656d75"
           + "0005000357693 26b000000000400400000000000040040 0003c408110000 0003"

@@ -6,7 +6,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class GeometryTest {
-  /** The spec's algorithm, vectors from vhd-format-notes §1.5 (64 MiB verified with vhd-util). */
+  /**
+   * The spec's algorithm, vectors from docs/reference/vhd-format-notes.md §1.5 (64 MiB verified
+   * with vhd-util).
+   */
   @ParameterizedTest
   @CsvSource({
     "10485760, 301, 4, 17",

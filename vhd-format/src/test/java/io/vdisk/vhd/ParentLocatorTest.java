@@ -6,7 +6,10 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class ParentLocatorTest {
-  /** The bytes blktap writes for a sibling parent (vhd-format-notes §1.8, verified hexdump). */
+  /**
+   * The bytes blktap writes for a sibling parent (docs/reference/vhd-format-notes.md §1.8, verified
+   * hexdump).
+   */
   @Test
   void encodesAsBlktapDoes() {
     assertThat(

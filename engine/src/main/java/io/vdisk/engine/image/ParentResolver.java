@@ -16,7 +16,7 @@ import java.util.Set;
  * Finds a differencing image's parent as libvhd does: the locators MacX, W2ku, W2ru in slot order,
  * then the header's parent name, each relative to the child's directory unless absolute. A
  * candidate is accepted only if its footer UUID is the one the child recorded; the timestamp is
- * ignored, as tapdisk does (vhd-format-notes §1.12).
+ * ignored, as tapdisk does (docs/reference/vhd-format-notes.md §1.12).
  */
 public final class ParentResolver {
   private ParentResolver() {}

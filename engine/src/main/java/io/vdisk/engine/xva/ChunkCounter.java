@@ -3,12 +3,13 @@ package io.vdisk.engine.xva;
 import io.vdisk.engine.io.Printable;
 
 /**
- * xapi's chunk counter (xva-format-notes §2.3), the one reading of chunk names for the importer and
- * the in-place mount: {@code <id>/<N>} with N a decimal counter compared as a number (xapi reads it
- * with {@code int_of_string}, so {@code 00000003} and {@code 3} are the same); a gap of k omitted
- * numbers is k all-zero chunks, each the length of the first non-empty chunk of the whole archive;
- * a zero-length chunk is a keep-alive that uses up a number and adds no bytes. Every number is
- * checked against the disk's {@code virtual_size} before any arithmetic can overflow.
+ * xapi's chunk counter (docs/reference/xva-format-notes.md §2.3), the one reading of chunk names
+ * for the importer and the in-place mount: {@code <id>/<N>} with N a decimal counter compared as a
+ * number (xapi reads it with {@code int_of_string}, so {@code 00000003} and {@code 3} are the
+ * same); a gap of k omitted numbers is k all-zero chunks, each the length of the first non-empty
+ * chunk of the whole archive; a zero-length chunk is a keep-alive that uses up a number and adds no
+ * bytes. Every number is checked against the disk's {@code virtual_size} before any arithmetic can
+ * overflow.
  */
 final class ChunkCounter {
   private long firstChunkLength = -1;

@@ -34,7 +34,10 @@ public record OvaArchive(Map<String, Object> version, List<Obj> objects) {
           "xapi_major",
           "xapi_minor");
 
-  /** Fields with no default in xapi's datamodel, per class (xva-format-notes §3.5). */
+  /**
+   * Fields with no default in xapi's datamodel, per class (docs/reference/xva-format-notes.md
+   * §3.5).
+   */
   static final Map<String, List<String>> REQUIRED =
       Map.of(
           "VM",

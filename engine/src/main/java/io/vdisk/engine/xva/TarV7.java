@@ -7,9 +7,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Writes tar entries exactly as xapi does through ocaml-tar's default V7 level: no magic, mode
  * 0400, uid and gid 0, zero-padded octal fields each ended by one NUL, typeflag NUL, and the header
- * checksum as 7 octal digits and a NUL (xva-format-notes §2.2). The archive ends with two zero
- * blocks and no record padding. Hand-written because no library writes this dialect; reading uses
- * commons-compress, which reads every dialect.
+ * checksum as 7 octal digits and a NUL (docs/reference/xva-format-notes.md §2.2). The archive ends
+ * with two zero blocks and no record padding. Hand-written because no library writes this dialect;
+ * reading uses commons-compress, which reads every dialect.
  */
 final class TarV7 {
   static final int BLOCK = 512;

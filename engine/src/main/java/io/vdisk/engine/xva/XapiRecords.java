@@ -7,9 +7,9 @@ import java.util.UUID;
 
 /**
  * The records vdisk writes into {@code ova.xml}: every field xapi's datamodel has for VM, VBD, VDI
- * and SR, with the values a new halted VM has in xapi (xva-format-notes §3.5). Beside {@link
- * OvaArchive#REQUIRED}, the fields import insists on; {@code XapiRecordsTest} checks that these
- * records carry every one of them.
+ * and SR, with the values a new halted VM has in xapi (docs/reference/xva-format-notes.md §3.5).
+ * Beside {@link OvaArchive#REQUIRED}, the fields import insists on; {@code XapiRecordsTest} checks
+ * that these records carry every one of them.
  */
 public final class XapiRecords {
   private XapiRecords() {}

@@ -13,13 +13,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Reads an XVA stream as xapi's import does (xva-format-notes §2.3): sniffs the compression,
- * requires {@code ova.xml} first, then for each expected disk (string order of ids) its chunks,
- * honouring the counter semantics (a gap of k is k omitted zero chunks of the first chunk's size; a
- * zero-length chunk is a keep-alive), each chunk followed by its {@code .checksum} or {@code
- * .xxhash}, verified as an exact string. Tar headers may be V7, ustar, GNU or pax (commons-compress
- * reads them all). Hostile entries (absolute, {@code ..}, links, directories) and anything out of
- * order are refused with the entry named.
+ * Reads an XVA stream as xapi's import does (docs/reference/xva-format-notes.md §2.3): sniffs the
+ * compression, requires {@code ova.xml} first, then for each expected disk (string order of ids)
+ * its chunks, honouring the counter semantics (a gap of k is k omitted zero chunks of the first
+ * chunk's size; a zero-length chunk is a keep-alive), each chunk followed by its {@code .checksum}
+ * or {@code .xxhash}, verified as an exact string. Tar headers may be V7, ustar, GNU or pax
+ * (commons-compress reads them all). Hostile entries (absolute, {@code ..}, links, directories) and
+ * anything out of order are refused with the entry named.
  */
 public final class XvaReader {
   /** The newest xapi vdisk claims to be compatible with: XCP-ng 8.x reports 1.20. */

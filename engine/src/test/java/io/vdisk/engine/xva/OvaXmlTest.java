@@ -10,7 +10,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class OvaXmlTest {
-  /** Real ova.xml files (provenance in ova-samples/README.md, copied from shared/reference). */
+  /** Real ova.xml files (provenance in ova-samples/README.md). */
   static byte[] sample(String name) throws Exception {
     try (var in = OvaXmlTest.class.getResourceAsStream("/ova-samples/" + name)) {
       return in.readAllBytes();
@@ -106,7 +106,9 @@ class OvaXmlTest {
         .isEqualTo(false);
   }
 
-  /** Vectors from xva-format-notes §2.3 (checked there with sha1sum and xxh64sum). */
+  /**
+   * Vectors from docs/reference/xva-format-notes.md §2.3 (checked there with sha1sum and xxh64sum).
+   */
   @Test
   void checksumVectors() {
     assertThat(ChunkChecksum.SHA1.of(ByteBuffer.allocate(0)))
