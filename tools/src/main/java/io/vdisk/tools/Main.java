@@ -52,6 +52,45 @@ public final class Main implements Runnable {
       description = "Print the stack trace of an error (for bug reports).")
   boolean stacktrace;
 
+  /** Default wait for an SR or VDI lock another process (on any host) holds. */
+  static final long DEFAULT_WAIT_SECONDS = 60;
+
+  @Option(
+      names = "--wait",
+      paramLabel = "SECONDS",
+      scope = CommandLine.ScopeType.INHERIT,
+      description =
+          "How long to wait for an SR or VDI lock another process or host holds (default "
+              + DEFAULT_WAIT_SECONDS
+              + "), then refuse (exit 6) naming the holder.")
+  void setWait(long seconds) {
+    if (seconds < 0) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--wait: a number of seconds, 0 or more");
+    }
+    io.vdisk.engine.io.LockWait.setLimit(java.time.Duration.ofSeconds(seconds));
+  }
+
+  @Option(
+      names = "--no-wait",
+      scope = CommandLine.ScopeType.INHERIT,
+      description = "Refuse at once when an SR or VDI lock is held (as --wait 0).")
+  void setNoWait(boolean noWait) {
+    if (noWait) {
+      io.vdisk.engine.io.LockWait.setLimit(java.time.Duration.ZERO);
+    }
+  }
+
+  @Option(
+      names = "--single-host",
+      scope = CommandLine.ScopeType.INHERIT,
+      description =
+          "Change an SR even where its mount keeps locks on this host only (NFS nolock or"
+              + " local_lock, SMB nobrl, FUSE): say so only when no other host uses it.")
+  void setSingleHost(boolean b) {
+    io.vdisk.engine.io.SharedMounts.setSingleHost(b);
+  }
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -132,6 +171,13 @@ public final class Main implements Runnable {
 
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
+    io.vdisk.engine.io.LockWait.setLimit(java.time.Duration.ofSeconds(DEFAULT_WAIT_SECONDS));
+    io.vdisk.engine.io.SharedMounts.setSingleHost(false);
+    io.vdisk.engine.io.LockWait.onWait(
+        m -> {
+          cl.getErr().println("vdisk: " + m);
+          cl.getErr().flush();
+        });
     for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);

@@ -174,7 +174,7 @@ class FuseIT {
     Path s = mount(sr);
     assertThat(Files.readAllBytes(s.resolve("root_" + disk)))
         .isEqualTo(Files.readAllBytes(dir.resolve("root.raw")));
-    Proc busy = vdisk("vdi-snapshot", "--sr", sr, "uuid=" + disk);
+    Proc busy = vdisk("vdi-snapshot", "--no-wait", "--sr", sr, "uuid=" + disk);
     assertThat(busy.exit()).as("a mounted VDI is locked").isEqualTo(ExitCode.REFUSED);
     umount(s);
     Path gz = dir.resolve("web.xva.gz");

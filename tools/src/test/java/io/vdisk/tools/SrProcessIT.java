@@ -34,7 +34,9 @@ class SrProcessIT {
   void aSecondWriterIsRefusedNamingTheHolder() throws Exception {
     Path sr = dir.resolve("sr");
     try (var held = io.vdisk.engine.sr.StorageRepository.create(sr, "vm-copy (test)")) {
-      Proc second = vdisk("vdi-create", "--sr", sr.toString(), "name-label=x", "virtual-size=8M");
+      Proc second =
+          vdisk(
+              "vdi-create", "--no-wait", "--sr", sr.toString(), "name-label=x", "virtual-size=8M");
       assertThat(second.exit()).isEqualTo(ExitCode.REFUSED);
       assertThat(second.out())
           .contains(" pid " + ProcessHandle.current().pid() + ": vdisk vm-copy (test) since")
@@ -43,6 +45,50 @@ class SrProcessIT {
     }
     assertThat(vdisk("vdi-create", "--sr", sr.toString(), "name-label=x", "virtual-size=8M").exit())
         .isZero();
+  }
+
+  @Test
+  void aWriterWaitsForTheLockAndSaysWhomItWaitsFor() throws Exception {
+    Path sr = dir.resolve("sr");
+    io.vdisk.engine.sr.StorageRepository.create(sr, "setup").close();
+    Process p;
+    var held = io.vdisk.engine.sr.StorageRepository.open(sr, true, "vm-copy (test)");
+    try {
+      p =
+          new ProcessBuilder(
+                  "java",
+                  "-jar",
+                  jar(),
+                  "vdi-create",
+                  "--wait",
+                  "60",
+                  "--sr",
+                  sr.toString(),
+                  "name-label=x",
+                  "virtual-size=8M")
+              .redirectErrorStream(true)
+              .start();
+      // The waiting line comes once the second process found the lock taken.
+      var lines =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+      String first = lines.readLine();
+      assertThat(first)
+          .startsWith("vdisk: waiting up to 60 s for SR " + sr.toAbsolutePath())
+          .contains("vdisk vm-copy (test) since");
+      assertThat(p.isAlive()).isTrue();
+      held.close();
+      held = null;
+      assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      String uuid = lines.readLine();
+      assertThat(p.exitValue()).as(uuid).isZero();
+      assertThat(uuid).matches("[0-9a-f-]{36}");
+    } finally {
+      if (held != null) {
+        held.close();
+      }
+    }
   }
 
   @Test

@@ -13,6 +13,8 @@ public class SrException extends IOException {
     IN_USE,
     READ_ONLY,
     LOCKED,
+    /** The SR's mount keeps locks on this host only, and writes could meet another host's. */
+    UNSAFE_MOUNT,
     INVALID
   }
 

@@ -1,15 +1,16 @@
 package io.vdisk.engine.sr;
 
 import io.vdisk.engine.io.Holders;
+import io.vdisk.engine.io.LockWait;
 import io.vdisk.engine.io.WholeFileLock;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.Duration;
 
 /**
- * An SR's lock or a VDI's: exclusive for changes, shared to read ({@link WholeFileLock}). Never
- * waits: a held lock is an error naming the holder, from the kernel for holders on this host (pid
- * and command, never stale), else from the text an exclusive holder keeps in the file.
+ * An SR's lock or a VDI's: exclusive for changes, shared to read ({@link WholeFileLock}). A held
+ * lock is waited for ({@link LockWait}), then an error naming the holder: the text an exclusive
+ * holder keeps in the file, the notes readers leave beside it, else what this host's kernel knows.
  */
 final class SrLock implements AutoCloseable {
   private final WholeFileLock lock;
@@ -18,36 +19,32 @@ final class SrLock implements AutoCloseable {
     this.lock = lock;
   }
 
-  /** Takes the lock on {@code file} (created if needed), shared or exclusive, or fails at once. */
+  /**
+   * Takes the lock on {@code file} (created if needed), shared or exclusive, waiting for it up to
+   * {@link io.vdisk.engine.io.LockWait#limit()}; still held after that is {@link
+   * SrException.Kind#LOCKED}, naming the holder.
+   */
   static SrLock take(Path file, boolean exclusive, String what, String purpose) throws IOException {
-    WholeFileLock l = WholeFileLock.tryTake(file, exclusive);
+    WholeFileLock l = WholeFileLock.take(file, exclusive, what, Holders.self(purpose));
     if (l == null) {
       throw new SrException(
           SrException.Kind.LOCKED,
-          what + " is in use by " + holder(file) + "; try again when it is done");
-    }
-    try {
-      l.writeHolder(Holders.self(purpose));
-    } catch (IOException | RuntimeException e) {
-      l.close();
-      throw e;
+          what
+              + " is "
+              + WholeFileLock.holders(file)
+              + (LockWait.limit().isZero()
+                  ? ""
+                  : " (waited " + LockWait.limit().toSeconds() + " s)")
+              + "; try again when it is done");
     }
     return new SrLock(l);
   }
 
-  /**
-   * The exclusive holder's own text when there is one (host, pid, verb, since when: emptied on
-   * release, so never stale), else the holders this host's kernel knows (readers leave no text).
-   */
-  private static String holder(Path file) {
-    String text = WholeFileLock.holderOf(file);
-    if (!text.isEmpty()) {
-      return text;
-    }
-    List<String> local = Holders.local(file);
-    return local.isEmpty()
-        ? "a process on another host (a reader, or one that left no name)"
-        : String.join(", ", local);
+  /** As {@link #take}, without waiting: null when another process holds it. */
+  static SrLock tryTake(Path file, boolean exclusive, String purpose) throws IOException {
+    WholeFileLock l =
+        WholeFileLock.take(file, exclusive, file.toString(), Holders.self(purpose), Duration.ZERO);
+    return l == null ? null : new SrLock(l);
   }
 
   @Override

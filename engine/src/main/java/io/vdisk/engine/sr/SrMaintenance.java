@@ -77,10 +77,17 @@ public final class SrMaintenance {
     return sr.clearFailedJournals();
   }
 
-  /** One GC pass until nothing changes; returns what it did. */
+  /**
+   * One GC pass until nothing changes; returns what it did. Before it deletes or coalesces a base
+   * it takes, without waiting, the write lock of every VDI whose reads go through it (the base and
+   * everything below the file it changes): a reader or writer on any host keeps the base as it is,
+   * and the base is skipped, with a line naming the holder, until a later pass. The SR's own lock,
+   * held by the caller, keeps one GC per SR across a pool.
+   */
   public static List<String> gc(StorageRepository sr) throws IOException {
     sr.requireWritable();
     List<String> report = new ArrayList<>();
+    Set<String> skipped = new HashSet<>();
     Catalog c = sr.catalog();
     boolean changed = true;
     while (changed) {
@@ -91,9 +98,19 @@ public final class SrMaintenance {
         used.add(b.vdi());
       }
       for (SrTree.Node n : tree.nodes().values()) {
-        if (n.hidden() && tree.children(n.vdi()).isEmpty() && !used.contains(n.vdi())) {
-          c.transaction(() -> c.deleteVdi(n.vdi()));
-          sr.provider().delete(sr.file(n.vdi()));
+        if (n.hidden()
+            && tree.children(n.vdi()).isEmpty()
+            && !used.contains(n.vdi())
+            && !skipped.contains(n.vdi())) {
+          try (Held h = hold(sr, List.of(n.vdi()))) {
+            if (h.refusal != null) {
+              skipped.add(n.vdi());
+              report.add("skipped unused base copy " + n.vdi() + ": " + h.refusal);
+              continue;
+            }
+            c.transaction(() -> c.deleteVdi(n.vdi()));
+            sr.provider().delete(sr.file(n.vdi()));
+          }
           report.add("deleted unused base copy " + n.vdi());
           changed = true;
         }
@@ -106,9 +123,18 @@ public final class SrMaintenance {
         if (n.hidden()
             && !tree.children(n.vdi()).isEmpty()
             && parent != null
-            && tree.children(parent).size() == 1) {
-          Coalescer.Result r = Coalescer.coalesceSrBase(sr.provider(), sr.file(n.vdi()));
-          c.transaction(() -> c.deleteVdi(n.vdi()));
+            && tree.children(parent).size() == 1
+            && !skipped.contains(n.vdi())) {
+          Coalescer.Result r;
+          try (Held h = hold(sr, subtree(tree, parent))) {
+            if (h.refusal != null) {
+              skipped.add(n.vdi());
+              report.add("skipped base copy " + n.vdi() + ": " + h.refusal);
+              continue;
+            }
+            r = Coalescer.coalesceSrBase(sr.provider(), sr.file(n.vdi()));
+            c.transaction(() -> c.deleteVdi(n.vdi()));
+          }
           report.add(
               "coalesced base copy "
                   + n.vdi()
@@ -123,5 +149,57 @@ public final class SrMaintenance {
       }
     }
     return report;
+  }
+
+  /** {@code top} and every file below it. */
+  private static List<String> subtree(SrTree tree, String top) {
+    List<String> out = new ArrayList<>();
+    java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(top));
+    while (!todo.isEmpty() && out.size() <= tree.nodes().size()) {
+      String v = todo.pop();
+      out.add(v);
+      todo.addAll(tree.children(v));
+    }
+    return out;
+  }
+
+  /** The write locks of some VDIs, all or none: {@code refusal} says who holds one. */
+  private static final class Held implements AutoCloseable {
+    private final List<SrLock> locks = new ArrayList<>();
+    private String refusal;
+
+    @Override
+    public void close() throws IOException {
+      IOException first = null;
+      for (SrLock l : locks) {
+        try {
+          l.close();
+        } catch (IOException e) {
+          first = first == null ? e : first;
+        }
+      }
+      if (first != null) {
+        throw first;
+      }
+    }
+  }
+
+  private static Held hold(StorageRepository sr, List<String> vdis) throws IOException {
+    Held h = new Held();
+    try {
+      for (String v : vdis) {
+        SrLock l = SrLock.tryTake(sr.vdiLockFile(v), true, "sr-gc");
+        if (l == null) {
+          h.refusal =
+              "VDI " + v + " is " + io.vdisk.engine.io.WholeFileLock.holders(sr.vdiLockFile(v));
+          break;
+        }
+        h.locks.add(l);
+      }
+      return h;
+    } catch (IOException | RuntimeException e) {
+      h.close();
+      throw e;
+    }
   }
 }

@@ -14,8 +14,12 @@ import java.util.List;
 
 /**
  * A storage repository as XenServer lays out a file SR: {@code <vdi-uuid>.vhd} files, plus {@code
- * sr.db} (the catalog), {@code sr.lock} and {@code journal/}. Opening it for changes takes the SR
- * lock exclusively and first finishes whatever a crashed command left in the journal.
+ * sr.db} (the catalog), {@code sr.lock}, {@code locks/} and {@code journal/}. Opening it for
+ * changes takes the SR lock exclusively (waiting for it, see {@link io.vdisk.engine.io.LockWait})
+ * and first finishes whatever a crashed command left in the journal. Opening it to read takes no SR
+ * lock: the catalog's own locks keep each read consistent, and what a reader then uses of a VDI (an
+ * export, a mount) it holds by that VDI's lock, so a long export never holds up a pool's snapshots
+ * and clones.
  *
  * <p>Snapshot and clone work as XenServer's {@code FileVDI._snapshot}: the VDI's file is hard-
  * linked to a new hidden base copy, a new empty leaf over that base replaces the VDI's file (the
@@ -29,7 +33,7 @@ public final class StorageRepository implements Closeable {
 
   private final Path dir;
   private final StorageProvider provider;
-  private final SrLock lock;
+  private final SrLock lock; // null when opened to read
   private final Catalog catalog;
   private final SrJournal journal;
   private final boolean writable;
@@ -51,7 +55,7 @@ public final class StorageRepository implements Closeable {
   /**
    * Opens the existing SR in {@code dir}; a directory that is not an SR is refused (exit 6), so a
    * mistyped path never becomes a new empty SR. With {@code forChanges} the SR lock is taken
-   * exclusively and interrupted operations are finished first; otherwise it is shared.
+   * exclusively and interrupted operations are finished first; otherwise no SR lock is taken.
    */
   public static StorageRepository open(Path dir, boolean forChanges, String purpose)
       throws IOException {
@@ -95,7 +99,10 @@ public final class StorageRepository implements Closeable {
 
   private static StorageRepository openAt(
       Path d, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
-    SrLock lock = SrLock.take(d.resolve("sr.lock"), forChanges, "SR " + d, purpose);
+    if (forChanges) {
+      requireSharedLocks(d);
+    }
+    SrLock lock = forChanges ? SrLock.take(d.resolve("sr.lock"), true, "SR " + d, purpose) : null;
     try {
       Catalog catalog = Catalog.open(d.resolve(CATALOG), !forChanges);
       StorageRepository sr = new StorageRepository(d, provider, lock, catalog, forChanges);
@@ -104,7 +111,9 @@ public final class StorageRepository implements Closeable {
       }
       return sr;
     } catch (IOException | RuntimeException e) {
-      lock.close();
+      if (lock != null) {
+        lock.close();
+      }
       throw e;
     }
   }
@@ -221,6 +230,7 @@ public final class StorageRepository implements Closeable {
   public VirtualDisk openVdi(String uuid, boolean readOnly, String purpose) throws IOException {
     if (!readOnly) {
       requireWritableVdi(uuid);
+      requireSharedLocks(dir);
     } else {
       record(uuid);
     }
@@ -249,6 +259,24 @@ public final class StorageRepository implements Closeable {
     }
   }
 
+  /**
+   * Refuses changes on a mount whose locks stay on this host ({@link
+   * io.vdisk.engine.io.SharedMounts}): another host would not see them.
+   */
+  private static void requireSharedLocks(Path dir) throws SrException {
+    java.util.Optional<String> why = io.vdisk.engine.io.SharedMounts.localOnlyLocks(dir);
+    if (why.isPresent()) {
+      throw new SrException(
+          SrException.Kind.UNSAFE_MOUNT,
+          "SR "
+              + dir
+              + " is on "
+              + why.get()
+              + ", whose locks other hosts cannot see; remount with server locks, or give"
+              + " --single-host when no other host uses this SR");
+    }
+  }
+
   /** Refuses to write a snapshot, a template's disk or a base copy. */
   void requireWritableVdi(String uuid) throws IOException {
     Catalog.Vdi v = record(uuid);
@@ -271,8 +299,11 @@ public final class StorageRepository implements Closeable {
 
   /** The lock of one VDI, in {@code <sr>/locks/}. */
   SrLock vdiLock(String uuid, boolean exclusive, String purpose) throws IOException {
-    return SrLock.take(
-        dir.resolve("locks").resolve(uuid + ".lock"), exclusive, "VDI " + uuid, purpose);
+    return SrLock.take(vdiLockFile(uuid), exclusive, "VDI " + uuid, purpose);
+  }
+
+  Path vdiLockFile(String uuid) {
+    return dir.resolve("locks").resolve(uuid + ".lock");
   }
 
   /**
@@ -383,7 +414,9 @@ public final class StorageRepository implements Closeable {
     try {
       catalog.close();
     } finally {
-      lock.close();
+      if (lock != null) {
+        lock.close();
+      }
     }
   }
 }

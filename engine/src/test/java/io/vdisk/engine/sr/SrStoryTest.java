@@ -108,6 +108,50 @@ class SrStoryTest {
   }
 
   @Test
+  void gcSkipsABaseThatAnOpenVdiReadsThroughAndNamesWhoHoldsIt() throws Exception {
+    try (StorageRepository sr = StorageRepository.create(dir, "test")) {
+      String disk = Vdis.create(sr, "data", "", SIZE);
+      write(sr, disk, 0, 4096, 0x31);
+      String snap = Vdis.snapshot(sr, disk);
+      write(sr, disk, 8192, 4096, 0x32);
+      String snap2 = Vdis.snapshot(sr, disk);
+      write(sr, disk, 16384, 4096, 0x33);
+      byte[] view = read(sr, disk);
+      Vdis.destroy(sr, snap);
+      Vdis.destroy(sr, snap2);
+      assertThat(depth(sr, disk)).isEqualTo(3);
+      List<String> files = listing();
+      byte[] bytes = java.nio.file.Files.readAllBytes(dir.resolve(disk + ".vhd"));
+      try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true, "mount")) {
+        List<String> skipped = SrMaintenance.gc(sr);
+        assertThat(skipped)
+            .singleElement()
+            .asString()
+            .startsWith("skipped base copy ")
+            .contains("VDI " + disk + " is read by host ")
+            .contains(": vdisk mount since");
+        assertThat(listing()).as("nothing deleted under a reader").isEqualTo(files);
+        assertThat(java.nio.file.Files.readAllBytes(dir.resolve(disk + ".vhd"))).isEqualTo(bytes);
+        byte[] seen = new byte[view.length];
+        open.read(0, java.nio.ByteBuffer.wrap(seen));
+        assertThat(seen).isEqualTo(view);
+      }
+      assertThat(SrMaintenance.gc(sr)).singleElement().asString().startsWith("coalesced base copy");
+      assertThat(read(sr, disk)).isEqualTo(view);
+      assertThat(depth(sr, disk)).isEqualTo(2);
+    }
+  }
+
+  private List<String> listing() throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString())
+          .filter(n -> n.endsWith(".vhd"))
+          .sorted()
+          .toList();
+    }
+  }
+
+  @Test
   void anExistingXenServerSrIsDiscoveredByScan() throws Exception {
     String base = "0b8a2c4e-0000-4000-8000-000000000001";
     String leaf = "0b8a2c4e-0000-4000-8000-000000000002";
@@ -209,7 +253,8 @@ class SrStoryTest {
       try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true)) {
         assertThatThrownBy(() -> Vdis.resize(sr, disk, 4 * SIZE))
             .isInstanceOf(SrException.class)
-            .hasMessageContaining("in use");
+            .hasMessageContaining("is read by host ")
+            .hasMessageContaining(": vdisk read since");
       }
     }
   }
@@ -229,7 +274,8 @@ class SrStoryTest {
       try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true)) {
         assertThatThrownBy(() -> Vdis.importFrom(sr, disk, src, io.vdisk.engine.Disks.Format.RAW))
             .isInstanceOf(SrException.class)
-            .hasMessageContaining("in use");
+            .hasMessageContaining("is read by host ")
+            .hasMessageContaining(": vdisk read since");
       }
       try (var names = java.nio.file.Files.list(dir)) {
         assertThat(names.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
