@@ -1,6 +1,8 @@
 package io.vdisk.tools;
 
-/** Exit codes of {@code vdisk}, documented in README.md (Exit codes) and docs/cli.md. */
+/**
+ * Exit codes of {@code vdisk}, documented in README.md (Exit codes) and in {@code vdisk --help}.
+ */
 final class ExitCode {
   /** Success; for check: clean; for compare: identical. */
   static final int OK = 0;
@@ -23,7 +25,10 @@ final class ExitCode {
   /** Valid but unsupported input: above 2040 GiB, unknown disk type, mixed block sizes. */
   static final int UNSUPPORTED = 5;
 
-  /** The SR refused: unknown or ambiguous object, in use, read-only, locked by another process. */
+  /**
+   * The SR refused: unknown or ambiguous object, in use, read-only, a lock still held after the
+   * wait, a mount whose locks stay on this host.
+   */
   static final int REFUSED = 6;
 
   /** A bug in vdisk: rerun with --stacktrace and report it. */

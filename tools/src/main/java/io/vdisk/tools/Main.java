@@ -43,7 +43,8 @@ import picocli.CommandLine.Option;
       "",
       "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
       "4 corrupt image, 5 unsupported image, 6 refused by the SR (unknown or ambiguous object,",
-      "in use, read-only, locked by another process), 70 internal error (a bug)."
+      "in use, read-only, locked by another process after --wait, a mount whose locks stay on",
+      "this host), 70 internal error (a bug)."
     })
 public final class Main implements Runnable {
   @Option(
@@ -181,6 +182,12 @@ public final class Main implements Runnable {
     for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);
+      }
+    }
+    // Every verb takes --help (and -h), as every qemu-img and xe user tries first.
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (!sub.getCommandSpec().mixinStandardHelpOptions()) {
+        sub.getCommandSpec().mixinStandardHelpOptions(true);
       }
     }
     cl.setExecutionExceptionHandler(new ErrorHandler());

@@ -20,6 +20,18 @@ class CliTest {
   }
 
   @Test
+  void everyVerbAnswersHelpWithItsUsageAndExitZero() {
+    for (String verb : Main.commandLine().getSubcommands().keySet()) {
+      if (verb.equals("help")) {
+        continue;
+      }
+      Cli r = Cli.run(verb, "--help");
+      assertThat(r.exit()).as(verb + ": " + r.err()).isZero();
+      assertThat(r.out()).as(verb).startsWith("Usage: vdisk " + verb).contains("--wait");
+    }
+  }
+
+  @Test
   void createInfoAndJson() throws Exception {
     Cli.run("create", "--size", "64M", f("a.vhd")).ok();
     JsonNode n = JSON.readTree(Cli.run("info", "--json", f("a.vhd")).ok().out());

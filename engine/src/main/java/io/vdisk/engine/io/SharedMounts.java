@@ -67,6 +67,30 @@ public final class SharedMounts {
     return mountOf(mounts, dir.toString()).flatMap(SharedMounts::reason);
   }
 
+  /**
+   * Why an SR cannot live on {@code dir} at all, or empty: SMB with byte-range locks, where
+   * SQLite's locking of the catalog fails ({@code SQLITE_BUSY} at the first open, seen with the
+   * Linux CIFS client and samba 4.17 under XenServer's options). With {@code nobrl} the locks stay
+   * on the client, which {@link #localOnlyLocks} refuses unless there is a single host.
+   */
+  public static Optional<String> unsupported(Path dir) {
+    List<Mount> mounts;
+    try {
+      mounts = parse(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8));
+      dir = dir.toRealPath();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+    return mountOf(mounts, dir.toString()).flatMap(SharedMounts::unsupported);
+  }
+
+  static Optional<String> unsupported(Mount m) {
+    if ((m.type().equals("cifs") || m.type().equals("smb3")) && m.option("nobrl").isEmpty()) {
+      return Optional.of("SMB (" + m.type() + ") at " + m.point());
+    }
+    return Optional.empty();
+  }
+
   static Optional<String> reason(Mount m) {
     String t = m.type();
     if (t.equals("nfs") || t.equals("nfs4")) {
@@ -74,6 +98,10 @@ public final class SharedMounts {
         return Optional.of("NFS mounted with nolock at " + m.point());
       }
       Optional<String> local = m.option("local_lock");
+      if (local.isPresent() && local.get().equals("all")) {
+        // what nolock turns into: mountinfo shows local_lock=all
+        return Optional.of("NFS mounted with nolock (local_lock=all) at " + m.point());
+      }
       if (local.isPresent() && !local.get().equals("none")) {
         return Optional.of("NFS mounted with local_lock=" + local.get() + " at " + m.point());
       }

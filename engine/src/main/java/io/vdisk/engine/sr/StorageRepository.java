@@ -99,6 +99,17 @@ public final class StorageRepository implements Closeable {
 
   private static StorageRepository openAt(
       Path d, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
+    java.util.Optional<String> smb = io.vdisk.engine.io.SharedMounts.unsupported(d);
+    if (smb.isPresent()) {
+      throw new SrException(
+          SrException.Kind.UNSAFE_MOUNT,
+          "SR "
+              + d
+              + " is on "
+              + smb.get()
+              + ": not supported yet (SQLite cannot lock the catalog there); use NFS, or for one"
+              + " host mount it with nobrl and give --single-host");
+    }
     if (forChanges) {
       requireSharedLocks(d);
     }

@@ -20,6 +20,7 @@ class SharedMountsTest {
       42 22 0:37 / /mnt/nolock rw,relatime shared:22 - nfs 10.250.0.1:/export \
       rw,vers=3,nolock,proto=tcp,local_lock=all
       43 22 0:38 / /mnt/flock rw,relatime - nfs4 10.250.0.1:/export rw,vers=4.2,local_lock=flock
+      48 22 0:43 / /mnt/v3nolock rw - nfs 10.250.0.1:/export rw,vers=3,proto=tcp,local_lock=all
       44 22 0:39 / /mnt/smb rw,relatime - cifs //10.250.0.1/sr rw,vers=3.0,cache=loose,actimeo=0
       45 22 0:40 / /mnt/smb\\040nobrl rw,relatime - cifs //10.250.0.1/sr rw,vers=3.0,nobrl
       46 22 0:41 / /mnt/ssh rw,nosuid,nodev - fuse.sshfs host:/srv rw,user_id=0,group_id=0
@@ -37,9 +38,21 @@ class SharedMountsTest {
     assertThat(at("/mnt/smb/x")).isEmpty();
     assertThat(at("/home/u")).isEmpty();
     assertThat(at("/mnt/nolock/sr")).hasValue("NFS mounted with nolock at /mnt/nolock");
+    assertThat(at("/mnt/v3nolock"))
+        .hasValue("NFS mounted with nolock (local_lock=all) at /mnt/v3nolock");
     assertThat(at("/mnt/flock")).hasValue("NFS mounted with local_lock=flock at /mnt/flock");
     assertThat(at("/mnt/smb nobrl/sr")).hasValue("SMB mounted with nobrl at /mnt/smb nobrl");
     assertThat(at("/mnt/ssh/sr")).hasValue("a FUSE file system (fuse.sshfs) at /mnt/ssh");
+  }
+
+  @Test
+  void smbWithServerLocksIsUnsupportedAndWithNobrlOnlyForOneHost() {
+    List<SharedMounts.Mount> m = SharedMounts.parse(MOUNTINFO);
+    assertThat(SharedMounts.mountOf(m, "/mnt/smb/sr").flatMap(SharedMounts::unsupported))
+        .hasValue("SMB (cifs) at /mnt/smb");
+    assertThat(SharedMounts.mountOf(m, "/mnt/smb nobrl/sr").flatMap(SharedMounts::unsupported))
+        .isEmpty();
+    assertThat(SharedMounts.mountOf(m, "/mnt/sr3/sr").flatMap(SharedMounts::unsupported)).isEmpty();
   }
 
   @Test
@@ -58,6 +71,6 @@ class SharedMountsTest {
   @Test
   void malformedLinesAreSkipped() {
     List<SharedMounts.Mount> m = SharedMounts.parse("garbage\n1 2 3\n - \n" + MOUNTINFO);
-    assertThat(m).hasSize(9);
+    assertThat(m).hasSize(10);
   }
 }
