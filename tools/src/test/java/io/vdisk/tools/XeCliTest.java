@@ -30,6 +30,26 @@ class XeCliTest {
   }
 
   @Test
+  void listsAnswerWhileAWriterHoldsTheSrAndWritersWaitOrRefuseNamingIt() throws Exception {
+    xe("sr-create").ok();
+    String vm = created("vm-create", "name-label=web1");
+    try (var copying = io.vdisk.engine.sr.StorageRepository.open(dir, true, "vm-copy")) {
+      Cli list = xe("vm-list", "--minimal");
+      assertThat(list.exit()).as(list.err()).isZero();
+      assertThat(list.out().trim()).isEqualTo(vm);
+      Cli refused = xe("vm-create", "--wait", "1", "name-label=web2");
+      assertThat(refused.exit()).isEqualTo(ExitCode.REFUSED);
+      assertThat(refused.err())
+          .contains("vdisk: waiting up to 1 s for SR " + dir.toAbsolutePath())
+          .contains("is in use by host ")
+          .contains(": vdisk vm-copy since")
+          .contains("(waited 1 s); try again when it is done");
+      assertThat(io.vdisk.engine.sr.Vms.list(copying, null)).hasSize(1);
+    }
+    assertThat(xe("vm-list", "--minimal").ok().out()).doesNotContain("web2");
+  }
+
+  @Test
   void aMistypedSrIsRefusedAndNothingIsCreated() throws Exception {
     Path typo = dir.resolve("vdisk-dta");
     for (String[] verb :
