@@ -99,20 +99,7 @@ public final class StorageRepository implements Closeable {
 
   private static StorageRepository openAt(
       Path d, boolean forChanges, String purpose, StorageProvider provider) throws IOException {
-    java.util.Optional<String> smb = io.vdisk.engine.io.SharedMounts.unsupported(d);
-    if (smb.isPresent()) {
-      throw new SrException(
-          SrException.Kind.UNSAFE_MOUNT,
-          "SR "
-              + d
-              + " is on "
-              + smb.get()
-              + ": not supported yet (SQLite cannot lock the catalog there); use NFS, or for one"
-              + " host mount it with nobrl and give --single-host");
-    }
-    if (forChanges) {
-      requireSharedLocks(d);
-    }
+    requireSafeMount(d, forChanges);
     SrLock lock = forChanges ? SrLock.take(d.resolve("sr.lock"), true, "SR " + d, purpose) : null;
     try {
       Catalog catalog = Catalog.open(d.resolve(CATALOG), !forChanges);
@@ -241,7 +228,7 @@ public final class StorageRepository implements Closeable {
   public VirtualDisk openVdi(String uuid, boolean readOnly, String purpose) throws IOException {
     if (!readOnly) {
       requireWritableVdi(uuid);
-      requireSharedLocks(dir);
+      requireSafeMount(dir, true);
     } else {
       record(uuid);
     }
@@ -271,20 +258,31 @@ public final class StorageRepository implements Closeable {
   }
 
   /**
-   * Refuses changes on a mount whose locks stay on this host ({@link
-   * io.vdisk.engine.io.SharedMounts}): another host would not see them.
+   * Refuses an SR on SMB with byte-range locks (SQLite cannot lock the catalog there), and, for
+   * changes, a mount whose locks stay on this host ({@link io.vdisk.engine.io.SharedMounts}):
+   * another host would not see them.
    */
-  private static void requireSharedLocks(Path dir) throws SrException {
-    java.util.Optional<String> why = io.vdisk.engine.io.SharedMounts.localOnlyLocks(dir);
-    if (why.isPresent()) {
-      throw new SrException(
-          SrException.Kind.UNSAFE_MOUNT,
-          "SR "
-              + dir
-              + " is on "
-              + why.get()
-              + ", whose locks other hosts cannot see; remount with server locks, or give"
-              + " --single-host when no other host uses this SR");
+  private static void requireSafeMount(Path dir, boolean forChanges) throws SrException {
+    String why =
+        io.vdisk.engine.io.SharedMounts.unsupported(dir)
+            .map(
+                m ->
+                    m
+                        + ": not supported yet (SQLite cannot lock the catalog there); use NFS, or"
+                        + " for one host mount it with nobrl and give --single-host")
+            .orElse(null);
+    if (why == null && forChanges) {
+      why =
+          io.vdisk.engine.io.SharedMounts.localOnlyLocks(dir)
+              .map(
+                  m ->
+                      m
+                          + ", whose locks other hosts cannot see; remount with server locks, or"
+                          + " give --single-host when no other host uses this SR")
+              .orElse(null);
+    }
+    if (why != null) {
+      throw new SrException(SrException.Kind.UNSAFE_MOUNT, "SR " + dir + " is on " + why);
     }
   }
 
