@@ -142,11 +142,16 @@ final class SrVerbs {
   @Command(
       name = "vdi-list",
       description =
-          "List VDIs with their chain depth and parent [params=...|all] [uuid=] [name-label=].")
+          "List VDIs with their chain depth and parent [params=...|all] [FIELD=VALUE filters].")
   static final class VdiList extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of("uuid", "name-label", "managed");
+      return Set.of();
+    }
+
+    @Override
+    boolean lists() {
+      return true;
     }
 
     @Override
@@ -158,11 +163,6 @@ final class SrVerbs {
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       List<Map<String, Object>> rows = new ArrayList<>();
       for (StorageRepository.VdiView v : sr.vdis()) {
-        if ((a.containsKey("uuid") && !a.get("uuid").equals(v.uuid()))
-            || (a.containsKey("name-label") && !a.get("name-label").equals(v.name()))
-            || (a.containsKey("managed") && bool(a, "managed", true) != v.managed())) {
-          continue;
-        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("uuid", v.uuid());
         m.put("name-label", v.name());

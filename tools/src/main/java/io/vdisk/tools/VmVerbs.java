@@ -102,6 +102,11 @@ final class VmVerbs {
     }
 
     @Override
+    boolean lists() {
+      return true;
+    }
+
+    @Override
     boolean changes() {
       return false;
     }
@@ -112,7 +117,9 @@ final class VmVerbs {
     }
   }
 
-  @Command(name = "vm-list", description = "List the VMs (not templates) [params=...|all].")
+  @Command(
+      name = "vm-list",
+      description = "List the VMs (not templates) [params=...|all] [FIELD=VALUE filters].")
   static final class VmList extends ListVms {
     @Override
     boolean templates() {
@@ -125,7 +132,9 @@ final class VmVerbs {
     }
   }
 
-  @Command(name = "template-list", description = "List the templates [params=...|all].")
+  @Command(
+      name = "template-list",
+      description = "List the templates [params=...|all] [FIELD=VALUE filters].")
   static final class TemplateList extends ListVms {
     @Override
     boolean templates() {

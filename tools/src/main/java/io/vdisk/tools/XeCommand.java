@@ -13,8 +13,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * What the storage-repository verbs share, shaped like {@code xe}: {@code key=value} arguments, the
- * new object's UUID printed alone on stdout, lists as xe prints them, {@code --json}, {@code
- * --minimal} (comma-separated UUIDs) and {@code params=} to choose the fields.
+ * new object's UUID printed alone on stdout, lists as xe prints them and filtered on any field
+ * ({@code name-label=web1}), {@code --json}, {@code --minimal} (the first selected field, uuid by
+ * default, comma-separated) and {@code params=} to choose the fields.
  */
 abstract class XeCommand extends VdiskCommand {
   /** Fields that xe marks RW: the ones the param-set verbs change. */
@@ -38,7 +39,9 @@ abstract class XeCommand extends VdiskCommand {
   @Option(names = "--json", description = "Print lists as JSON.")
   boolean json;
 
-  @Option(names = "--minimal", description = "Print lists as comma-separated UUIDs.")
+  @Option(
+      names = "--minimal",
+      description = "Print lists as the first selected field (uuid by default), comma-separated.")
   boolean minimal;
 
   @Parameters(paramLabel = "KEY=VALUE", description = "xe-style arguments.")
@@ -46,6 +49,14 @@ abstract class XeCommand extends VdiskCommand {
 
   /** The keys this verb takes. */
   abstract Set<String> keys();
+
+  /**
+   * True for list verbs: any other {@code key=value} filters the records on that field, as xe's
+   * {@code filter_records_on_fields} does (a field no record has is refused).
+   */
+  boolean lists() {
+    return false;
+  }
 
   /** True when the verb changes the SR (exclusive lock, recovery first). */
   boolean changes() {
@@ -77,7 +88,7 @@ abstract class XeCommand extends VdiskCommand {
         throw new ErrorHandler.UsageException("expected key=value, got '" + arg + "'");
       }
       String key = arg.substring(0, eq);
-      if (!keys().contains(key) && !key.equals("params")) {
+      if (!keys().contains(key) && !key.equals("params") && !lists()) {
         throw new ErrorHandler.UsageException(
             "unknown argument '" + key + "'; " + spec.name() + " takes " + new TreeSet<>(keys()));
       }
@@ -140,17 +151,23 @@ abstract class XeCommand extends VdiskCommand {
    * between records), or JSON, or UUIDs only. {@code params=} picks fields, {@code all} every
    * field; by default the fields in {@code defaults}.
    */
-  int printRecords(
-      Map<String, String> a, List<Map<String, Object>> records, List<String> defaults) {
-    if (minimal) {
-      out()
-          .println(
-              String.join(",", records.stream().map(r -> String.valueOf(r.get("uuid"))).toList()));
-      return ExitCode.OK;
-    }
+  int printRecords(Map<String, String> a, List<Map<String, Object>> all, List<String> defaults) {
+    List<Map<String, Object>> records = filtered(a, all, defaults);
     String params = a.get("params");
     List<String> fields =
-        params == null ? defaults : params.equals("all") ? null : List.of(params.split(","));
+        params == null ? defaults : params.equals("all") ? null : List.of(params.split(",", -1));
+    if (minimal) {
+      // xe prints the first selected field (uuid by default), commas in values escaped
+      String first = fields == null || fields.isEmpty() ? "uuid" : fields.get(0);
+      out()
+          .println(
+              String.join(
+                  ",",
+                  records.stream()
+                      .map(r -> text(r.get(first)).replace("\\", "\\\\").replace(",", "\\,"))
+                      .toList()));
+      return ExitCode.OK;
+    }
     List<Map<String, Object>> shown = new ArrayList<>();
     for (Map<String, Object> r : records) {
       Map<String, Object> m = new LinkedHashMap<>();
@@ -175,7 +192,7 @@ abstract class XeCommand extends VdiskCommand {
       boolean first = true;
       for (Map.Entry<String, Object> e : m.entrySet()) {
         String label = e.getKey() + (WRITABLE.contains(e.getKey()) ? " ( RW)" : " ( RO)");
-        String value = e.getValue() == null ? "<not in database>" : e.getValue().toString();
+        String value = e.getValue() == null ? "<not in database>" : text(e.getValue());
         if (first) {
           out().printf("%-" + (width + 1) + "s: %s%n", label, value);
           first = false;
@@ -186,5 +203,46 @@ abstract class XeCommand extends VdiskCommand {
       out().println();
     }
     return ExitCode.OK;
+  }
+
+  private static String text(Object value) {
+    return value == null ? "" : value.toString();
+  }
+
+  /**
+   * The records whose fields match every filter ({@code key=value} not among the verb's own keys):
+   * the field's printed value equals the value. A field that neither the records nor the default
+   * fields have is refused, naming the fields there are.
+   */
+  private List<Map<String, Object>> filtered(
+      Map<String, String> a, List<Map<String, Object>> records, List<String> defaults) {
+    Map<String, String> filters = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : a.entrySet()) {
+      if (lists() && !keys().contains(e.getKey()) && !e.getKey().equals("params")) {
+        filters.put(e.getKey(), e.getValue());
+      }
+    }
+    if (filters.isEmpty()) {
+      return records;
+    }
+    Set<String> known = new TreeSet<>(defaults);
+    records.forEach(r -> known.addAll(r.keySet()));
+    for (String f : filters.keySet()) {
+      if (!known.contains(f)) {
+        throw new ErrorHandler.UsageException(
+            "unknown field '" + f + "' to filter on; " + spec.name() + " has " + known);
+      }
+    }
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Map<String, Object> r : records) {
+      boolean match = true;
+      for (Map.Entry<String, String> f : filters.entrySet()) {
+        match &= text(r.get(f.getKey())).equals(f.getValue());
+      }
+      if (match) {
+        out.add(r);
+      }
+    }
+    return out;
   }
 }

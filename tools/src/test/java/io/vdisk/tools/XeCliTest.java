@@ -30,6 +30,36 @@ class XeCliTest {
   }
 
   @Test
+  void listsFilterOnAnyFieldAndMinimalPrintsTheFirstSelectedFieldAsXeDoes() throws Exception {
+    xe("sr-create").ok();
+    String web1 = created("vm-create", "name-label=web1");
+    String odd = created("vm-create", "name-label=a,b\\c");
+    created("vm-create", "name-label=db");
+    String disk = created("vdi-create", "name-label=root", "virtual-size=8M");
+    String snap = created("vdi-snapshot", "uuid=" + disk);
+    // the idiom for "get a VM's UUID"
+    assertThat(xe("vm-list", "name-label=web1", "params=uuid", "--minimal").ok().out().trim())
+        .isEqualTo(web1);
+    assertThat(xe("vm-list", "uuid=" + web1, "params=name-label", "--minimal").ok().out().trim())
+        .isEqualTo("web1");
+    assertThat(xe("vm-list", "uuid=" + odd, "params=name-label", "--minimal").ok().out().trim())
+        .as("commas and backslashes in a value are escaped")
+        .isEqualTo("a\\,b\\\\c");
+    assertThat(xe("vm-list", "name-label=nobody", "--minimal").ok().out().trim()).isEmpty();
+    assertThat(xe("vdi-list", "is-a-snapshot=false", "managed=true", "--minimal").ok().out().trim())
+        .isEqualTo(disk);
+    assertThat(xe("vdi-list", "is-a-snapshot=true", "params=uuid", "--minimal").ok().out().trim())
+        .isEqualTo(snap);
+    Cli records = xe("vdi-list", "name-label=root", "is-a-snapshot=false");
+    assertThat(records.ok().out()).contains(disk).doesNotContain(snap);
+    Cli unknown = xe("vm-list", "colour=blue");
+    assertThat(unknown.exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(unknown.err())
+        .contains("unknown field 'colour' to filter on")
+        .contains("name-label");
+  }
+
+  @Test
   void listsAnswerWhileAWriterHoldsTheSrAndWritersWaitOrRefuseNamingIt() throws Exception {
     xe("sr-create").ok();
     String vm = created("vm-create", "name-label=web1");
