@@ -6,7 +6,8 @@ import picocli.CommandLine;
 /**
  * Sizes and offsets as qemu-img takes them: a number with an optional K, M, G or T suffix (powers
  * of 1024; B or none means bytes), hexadecimal with 0x, and sums and differences such as {@code
- * 1000M+512} or {@code 2M-4K}.
+ * 1000M+512} or {@code 2M-4K}; and as xe takes them ({@code Record_util.bytes_of_string}): KiB,
+ * MiB, GiB, TiB, and KB, MB, GB, TB, in any case, all powers of 1024.
  */
 final class Sizes implements CommandLine.ITypeConverter<Long> {
   @Override
@@ -46,25 +47,30 @@ final class Sizes implements CommandLine.ITypeConverter<Long> {
       if (p.startsWith("0x") || p.startsWith("0X")) {
         return Long.parseLong(p.substring(2), 16);
       }
-      char last = Character.toUpperCase(p.charAt(p.length() - 1));
+      int digits = p.length();
+      while (digits > 0 && Character.isLetter(p.charAt(digits - 1))) {
+        digits--;
+      }
       int shift =
-          switch (last) {
-            case 'K' -> 10;
-            case 'M' -> 20;
-            case 'G' -> 30;
-            case 'T' -> 40;
-            case 'B' -> 0;
-            default -> -1;
+          switch (p.substring(digits).toLowerCase(Locale.ROOT)) {
+            case "", "b", "bytes" -> 0;
+            case "k", "kb", "kib" -> 10;
+            case "m", "mb", "mib" -> 20;
+            case "g", "gb", "gib" -> 30;
+            case "t", "tb", "tib" -> 40;
+            default -> throw new NumberFormatException("suffix");
           };
-      String num = shift >= 0 ? p.substring(0, p.length() - 1) : p;
-      long v = Long.parseLong(num);
+      long v = Long.parseLong(p.substring(0, digits));
       if (v < 0) {
         throw new IllegalArgumentException("negative size '" + whole + "'");
       }
-      return Math.multiplyExact(v, 1L << Math.max(shift, 0));
+      return Math.multiplyExact(v, 1L << shift);
     } catch (NumberFormatException | ArithmeticException e) {
       throw new IllegalArgumentException(
-          "bad size '" + whole + "': expected a number with an optional K, M, G or T suffix");
+          "bad size '"
+              + whole
+              + "': expected a number with an optional K, M, G or T suffix (or KiB, MiB, GiB,"
+              + " TiB, KB, MB, GB, TB as xe takes them; all powers of 1024)");
     }
   }
 

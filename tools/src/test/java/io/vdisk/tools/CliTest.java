@@ -170,5 +170,20 @@ class CliTest {
     assertThat(Sizes.parse("2M-4K")).isEqualTo((2L << 20) - 4096);
     assertThat(Sizes.parse("1T")).isEqualTo(1L << 40);
     assertThat(Sizes.parse("0x200")).isEqualTo(512);
+    // xe's units (Record_util.bytes_of_string): binary whatever the spelling, any case
+    assertThat(Sizes.parse("10GiB")).isEqualTo(10L << 30);
+    assertThat(Sizes.parse("10gb")).isEqualTo(10L << 30);
+    assertThat(Sizes.parse("512KiB")).isEqualTo(512L << 10);
+    assertThat(Sizes.parse("2TB")).isEqualTo(2L << 40);
+    assertThat(Sizes.parse("4096bytes")).isEqualTo(4096);
+    for (String bad : new String[] {"10 GiB", "10XB", "-1G", "G", "10GiBs", "1e3"}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Sizes.parse(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("'" + bad + "'");
+    }
+    Cli xe = Cli.run("vdi-create", "--sr", f("sr"), "name-label=x", "virtual-size=10XB");
+    assertThat(xe.exit()).isEqualTo(ExitCode.USAGE);
+    assertThat(xe.err().trim()).hasLineCount(1).contains("virtual-size=: bad size '10XB'");
   }
 }
