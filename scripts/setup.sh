@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what vdisk's build and tests need when it is missing (Debian, as root):
-# a JDK and Maven to build, and the real tools the interop tests run against.
+# a JDK and Maven to build, and the real tools the interop tests run against (qemu-utils,
+# libvhdi-utils, xva-img, e2fsprogs, fio, and libnbd-bin for the NBD server's clients).
 set -euo pipefail
 need=()
-for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio; do
+for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio nbdinfo nbdcopy; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
 [[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need+=(libfuse2)
@@ -19,4 +20,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   openjdk-17-jdk-headless maven \
-  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio >/dev/null
+  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio libnbd-bin >/dev/null

@@ -30,6 +30,7 @@ import picocli.CommandLine.Option;
       CompareCommand.class,
       MountCommand.class,
       UmountCommand.class,
+      ServeCommand.class,
       DemoCommand.class,
       CommandLine.HelpCommand.class
     },
@@ -157,7 +158,7 @@ public final class Main implements Runnable {
    */
   static int execute(CommandLine cl, String... args) {
     try {
-      return cl.execute(args);
+      return cl.execute(verbFirst(args, cl.getSubcommands().keySet()));
     } catch (OutOfMemoryError e) {
       cl.getErr()
           .println(
@@ -168,6 +169,37 @@ public final class Main implements Runnable {
     }
     cl.getErr().flush();
     return ExitCode.INTERNAL;
+  }
+
+  /** The SR verbs' options that xe users and the README write before the verb. */
+  private static final java.util.Set<String> BEFORE_VERB = java.util.Set.of("--json", "--minimal");
+
+  /**
+   * {@code vdisk --sr DIR vm-list} as {@code vdisk vm-list --sr DIR}: {@code --sr}, {@code --json}
+   * and {@code --minimal} given before the verb move after it (the verb's own options), so either
+   * order works. Anything else is left where it is.
+   */
+  static String[] verbFirst(String[] args, java.util.Set<String> verbs) {
+    java.util.List<String> kept = new java.util.ArrayList<>();
+    java.util.List<String> moved = new java.util.ArrayList<>();
+    int i = 0;
+    for (; i < args.length && !verbs.contains(args[i]); i++) {
+      if (args[i].equals("--sr") && i + 1 < args.length) {
+        moved.add(args[i]);
+        moved.add(args[++i]);
+      } else if (args[i].startsWith("--sr=") || BEFORE_VERB.contains(args[i])) {
+        moved.add(args[i]);
+      } else {
+        kept.add(args[i]);
+      }
+    }
+    if (moved.isEmpty() || i == args.length) {
+      return args; // nothing to move, or no verb: picocli says what is wrong
+    }
+    kept.add(args[i]);
+    kept.addAll(moved);
+    kept.addAll(java.util.Arrays.asList(args).subList(i + 1, args.length));
+    return kept.toArray(new String[0]);
   }
 
   static CommandLine commandLine() {

@@ -12,7 +12,7 @@ record Cli(int exit, String out, String err) {
     CommandLine cl = Main.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
-    int code = cl.execute(args);
+    int code = Main.execute(cl, args);
     return new Cli(code, out.toString(), err.toString());
   }
 

@@ -52,6 +52,15 @@ class XeCliTest {
         .isEqualTo(snap);
     Cli records = xe("vdi-list", "name-label=root", "is-a-snapshot=false");
     assertThat(records.ok().out()).contains(disk).doesNotContain(snap);
+    // --sr and the list options before the verb, as xe users (and the README) write them
+    assertThat(
+            Cli.run("--sr", dir.toString(), "--minimal", "vm-list", "name-label=web1")
+                .ok()
+                .out()
+                .trim())
+        .isEqualTo(web1);
+    assertThat(Cli.run("--sr=" + dir, "vm-list", "name-label=web1", "--json").ok().out())
+        .contains("\"uuid\" : \"" + web1 + "\"");
     Cli unknown = xe("vm-list", "colour=blue");
     assertThat(unknown.exit()).isEqualTo(ExitCode.USAGE);
     assertThat(unknown.err())

@@ -1,0 +1,232 @@
+package io.vdisk.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code vdisk serve} against real NBD clients from Debian: qemu-img and qemu-io (qemu-utils),
+ * nbdinfo and nbdcopy (libnbd-bin), on a Unix socket.
+ */
+class NbdIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+  private Process server;
+
+  private String jar() {
+    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
+  }
+
+  private Path sock() {
+    return dir.resolve("s.sock");
+  }
+
+  private String uri(String export) {
+    return "nbd+unix:///" + export + "?socket=" + sock();
+  }
+
+  private String f(String name) {
+    return dir.resolve(name).toString();
+  }
+
+  private Process serve(String... args) throws Exception {
+    List<String> cmd =
+        new ArrayList<>(List.of("java", "-jar", jar(), "serve", "--listen", "unix:" + sock()));
+    cmd.addAll(Arrays.asList(args));
+    server =
+        new ProcessBuilder(cmd)
+            .directory(dir.toFile())
+            .redirectOutput(dir.resolve("serve.out").toFile())
+            .redirectError(dir.resolve("serve.err").toFile())
+            .start();
+    // ready once it prints its exports' URIs (after it listens; a dead server's socket file may
+    // be there already)
+    Path out = dir.resolve("serve.out");
+    for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
+      assertThat(server.isAlive()).as(Files.readString(dir.resolve("serve.err"))).isTrue();
+      Thread.sleep(50);
+    }
+    assertThat(Files.readString(out)).startsWith("nbd+unix:///");
+    assertThat(sock()).exists();
+    return server;
+  }
+
+  private void stop(boolean kill) throws Exception {
+    if (kill) {
+      server.destroyForcibly();
+    } else {
+      server.destroy();
+    }
+    assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    server = null;
+  }
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    if (server != null) {
+      stop(true);
+    }
+  }
+
+  /** A 64 MiB dynamic image with data in three blocks, and its raw contents. */
+  private void image() throws Exception {
+    Cli.run("create", "--size", "64M", f("a.vhd")).ok();
+    Cli.run("io", f("a.vhd"), "-c", "write -P 0x11 1M 64K", "-c", "write -P 0x22 20M 3M").ok();
+    Cli.run("convert", "-O", "raw", f("a.vhd"), f("before.raw")).ok();
+  }
+
+  @Test
+  void qemuAndLibnbdReadWhatTheImageHoldsAndMapItAsVdiskDoes() throws Exception {
+    image();
+    JsonNode map = JSON.readTree(Cli.run("map", "--json", f("a.vhd")).ok().out());
+    serve(f("a.vhd"));
+    Proc.ok(dir, "qemu-img", "compare", "-f", "raw", "-F", "raw", f("before.raw"), uri("a.vhd"));
+    // nbdinfo --map lists what vdisk map lists: data, or hole,zero
+    List<String> expected = new ArrayList<>();
+    for (JsonNode e : map) {
+      expected.add(
+          e.get("start").asLong()
+              + " "
+              + e.get("length").asLong()
+              + " "
+              + (e.get("data").asBoolean() ? "data" : "hole,zero"));
+    }
+    List<String> seen = new ArrayList<>();
+    for (String line :
+        Proc.ok(dir, "nbdinfo", "--map", uri("a.vhd")).out().trim().split("\n", -1)) {
+      String[] w = line.trim().split("\\s+", -1);
+      seen.add(w[0] + " " + w[1] + " " + w[3]);
+    }
+    assertThat(seen).isEqualTo(expected);
+    // nbdcopy of the sparse export writes only what holds data
+    Proc.ok(dir, "nbdcopy", uri("a.vhd"), f("copy.raw"));
+    assertThat(Files.readAllBytes(dir.resolve("copy.raw")))
+        .isEqualTo(Files.readAllBytes(dir.resolve("before.raw")));
+    long allocated =
+        512 * Long.parseLong(Proc.ok(dir, "stat", "-c", "%b", f("copy.raw")).out().trim());
+    assertThat(allocated).as("nbdcopy skipped the holes").isLessThan(16L << 20);
+    // the export answers to the default name too
+    Proc.ok(dir, "qemu-img", "compare", "-f", "raw", "-F", "raw", f("before.raw"), uri(""));
+  }
+
+  @Test
+  void qemuIoWritesAreInTheImageAfterTheServerStopsAndFlushedOnesSurviveKillMinus9()
+      throws Exception {
+    image();
+    serve(f("a.vhd"));
+    Proc.ok(dir, "qemu-io", "-f", "raw", "-c", "write -P 0x77 3M 64k", uri("a.vhd"));
+    Proc.ok(
+        dir,
+        "qemu-io",
+        "-f",
+        "raw",
+        "-c",
+        "write -z 20M 1M",
+        "-c",
+        "write -P 0x66 40M 1M",
+        "-c",
+        "flush",
+        uri("a.vhd"));
+    stop(true); // kill -9 after the flush
+    Cli.run("check", f("a.vhd")).ok();
+    Cli.run(
+            "io",
+            f("a.vhd"),
+            "-c",
+            "read -P 0x77 3M 64k",
+            "-c",
+            "read -P 0 20M 1M",
+            "-c",
+            "read -P 0x22 21M 2M",
+            "-c",
+            "read -P 0x66 40M 1M")
+        .ok();
+    // a server killed leaves its socket file: the next one takes it over
+    assertThat(sock()).exists();
+    serve(f("a.vhd"));
+    Proc.ok(dir, "qemu-io", "-f", "raw", "-c", "write -P 0x55 50M 4k", uri("a.vhd"));
+    stop(false); // SIGTERM: the image is flushed and closed, the socket removed
+    assertThat(sock()).doesNotExist();
+    Cli.run("io", f("a.vhd"), "-c", "read -P 0x55 50M 4k").ok();
+  }
+
+  @Test
+  void twoReadersAndAWriterAtOnce() throws Exception {
+    image();
+    serve(f("a.vhd"));
+    Process w =
+        new ProcessBuilder(
+                "qemu-io", "-f", "raw", "-c", "write -P 0x55 32M 4M", "-c", "flush", uri("a.vhd"))
+            .redirectErrorStream(true)
+            .start();
+    Process r1 = new ProcessBuilder("nbdcopy", uri("a.vhd"), f("r1.raw")).start();
+    Process r2 = new ProcessBuilder("nbdcopy", uri("a.vhd"), f("r2.raw")).start();
+    for (Process p : List.of(w, r1, r2)) {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isZero();
+    }
+    byte[] before = Files.readAllBytes(dir.resolve("before.raw"));
+    for (String r : List.of("r1.raw", "r2.raw")) {
+      byte[] got = Files.readAllBytes(dir.resolve(r));
+      // outside the range being written, every reader saw the image as it was
+      assertThat(Arrays.copyOfRange(got, 0, 32 << 20))
+          .isEqualTo(Arrays.copyOfRange(before, 0, 32 << 20));
+      assertThat(Arrays.copyOfRange(got, 36 << 20, 64 << 20))
+          .isEqualTo(Arrays.copyOfRange(before, 36 << 20, 64 << 20));
+    }
+    stop(false);
+    Cli.run("io", f("a.vhd"), "-c", "read -P 0x55 32M 4M").ok();
+    Cli.run("check", f("a.vhd")).ok();
+  }
+
+  @Test
+  void aReadOnlyExportRefusesWritesAndAnSrVdiIsServedUnderItsLock() throws Exception {
+    image();
+    serve("--read-only", f("a.vhd"));
+    byte[] bytes = Files.readAllBytes(dir.resolve("a.vhd"));
+    Proc w = Proc.run(dir, "qemu-io", "-f", "raw", "-c", "write -P 0x77 0 4k", uri("a.vhd"));
+    assertThat(w.exit()).as(w.out()).isNotZero();
+    Proc.ok(dir, "qemu-img", "compare", "-f", "raw", "-F", "raw", f("before.raw"), uri("a.vhd"));
+    // a second writer of the image is refused while it is served (the image lock)
+    assertThat(Cli.run("io", f("a.vhd"), "-c", "write -P 1 0 512").exit())
+        .isEqualTo(ExitCode.REFUSED);
+    stop(false);
+    assertThat(Files.readAllBytes(dir.resolve("a.vhd"))).isEqualTo(bytes);
+
+    Path sr = dir.resolve("sr");
+    Cli.run("sr-create", "--sr", sr.toString()).ok();
+    String disk =
+        Cli.run("vdi-create", "--sr", sr.toString(), "name-label=root", "virtual-size=8M")
+            .ok()
+            .out()
+            .trim();
+    serve(sr.toString());
+    Proc.ok(dir, "qemu-io", "-f", "raw", "-c", "write -P 0x31 0 64k", uri("root"));
+    Proc snap =
+        Proc.run(
+            dir,
+            "java",
+            "-jar",
+            jar(),
+            "vdi-snapshot",
+            "--no-wait",
+            "--sr",
+            sr.toString(),
+            "uuid=" + disk);
+    assertThat(snap.exit()).as("a served VDI is locked").isEqualTo(ExitCode.REFUSED);
+    assertThat(snap.out()).contains("vdisk serve");
+    stop(false);
+    Cli.run("io", sr.resolve(disk + ".vhd").toString(), "-c", "read -P 0x31 0 64k").ok();
+  }
+}
