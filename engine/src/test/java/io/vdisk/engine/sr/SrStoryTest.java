@@ -85,19 +85,25 @@ class SrStoryTest {
     }
   }
 
+  /** A VDI written, snapshotted, written, snapshotted, written; both snapshots destroyed. */
+  private static String depthThreeWithTwoDestroyedSnapshots(StorageRepository sr) throws Exception {
+    String disk = Vdis.create(sr, "data", "", SIZE);
+    write(sr, disk, 0, 4096, 0x31);
+    String snap = Vdis.snapshot(sr, disk);
+    write(sr, disk, 8192, 4096, 0x32);
+    String snap2 = Vdis.snapshot(sr, disk);
+    write(sr, disk, 16384, 4096, 0x33);
+    Vdis.destroy(sr, snap);
+    Vdis.destroy(sr, snap2);
+    assertThat(depth(sr, disk)).isEqualTo(3);
+    return disk;
+  }
+
   @Test
   void gcDeletesUnusedBasesAndCoalescesSingleChildren() throws Exception {
     try (StorageRepository sr = StorageRepository.create(dir, "test")) {
-      String disk = Vdis.create(sr, "data", "", SIZE);
-      write(sr, disk, 0, 4096, 0x31);
-      String snap = Vdis.snapshot(sr, disk);
-      write(sr, disk, 8192, 4096, 0x32);
-      String snap2 = Vdis.snapshot(sr, disk);
-      write(sr, disk, 16384, 4096, 0x33);
+      String disk = depthThreeWithTwoDestroyedSnapshots(sr);
       byte[] view = read(sr, disk);
-      assertThat(depth(sr, disk)).isEqualTo(3);
-      Vdis.destroy(sr, snap);
-      Vdis.destroy(sr, snap2);
       List<String> done = SrMaintenance.gc(sr);
       assertThat(done).isNotEmpty();
       assertThat(depth(sr, disk)).isLessThan(3);
@@ -110,16 +116,8 @@ class SrStoryTest {
   @Test
   void gcSkipsABaseThatAnOpenVdiReadsThroughAndNamesWhoHoldsIt() throws Exception {
     try (StorageRepository sr = StorageRepository.create(dir, "test")) {
-      String disk = Vdis.create(sr, "data", "", SIZE);
-      write(sr, disk, 0, 4096, 0x31);
-      String snap = Vdis.snapshot(sr, disk);
-      write(sr, disk, 8192, 4096, 0x32);
-      String snap2 = Vdis.snapshot(sr, disk);
-      write(sr, disk, 16384, 4096, 0x33);
+      String disk = depthThreeWithTwoDestroyedSnapshots(sr);
       byte[] view = read(sr, disk);
-      Vdis.destroy(sr, snap);
-      Vdis.destroy(sr, snap2);
-      assertThat(depth(sr, disk)).isEqualTo(3);
       List<String> files = listing();
       byte[] bytes = java.nio.file.Files.readAllBytes(dir.resolve(disk + ".vhd"));
       try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true, "mount")) {

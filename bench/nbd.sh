@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Times NBD serving in one run: `vdisk serve` of a dynamic VHD (half of it data, half holes)
+# beside qemu-nbd serving the same VHD (-f vpc) and its raw copy (-f raw), on Unix sockets, read
+# by nbdcopy to null: with 4 connections (its default) and with 1. Prints MiB/s and vdisk's ratio
+# to qemu-nbd on the VHD.
+#   bench/nbd.sh [WORKDIR] [SIZE_MIB]      (defaults: /var/tmp/vdisk-nbd, 2048)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="${1:-/var/tmp/vdisk-nbd}"
+size="${2:-2048}"
+"$here/scripts/setup.sh"
+vdisk="$here/vdisk"
+"$vdisk" --version >/dev/null
+rm -rf "$work" && mkdir -p "$work"
+cleanup() {
+  pkill -f "vdisk-all.jar serve --listen unix:$work" 2>/dev/null || true
+  pkill -f "qemu-nbd.*$work" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+"$vdisk" create --size "${size}M" dyn.vhd >/dev/null
+half=$((size / 2))
+# data in every other 64 MiB run: holes for the sparse paths to skip
+for ((at = 0; at < size; at += 128)); do
+  "$vdisk" io dyn.vhd -c "write -P 0x5a ${at}M 64M" >/dev/null
+done
+"$vdisk" convert -O raw dyn.vhd raw.img >/dev/null
+cp dyn.vhd qdyn.vhd
+
+wait_sock() { for _ in $(seq 200); do [[ -S $1 ]] && return 0; sleep 0.05; done; return 1; }
+rate() { # rate URI CONNECTIONS -> MiB/s of nbdcopy to null:
+  local t0 t1
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  t0=$(date +%s.%N); nbdcopy --connections="$2" "$1" null: ; t1=$(date +%s.%N)
+  awk -v s="$size" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s / (b - a) }'
+}
+
+"$vdisk" serve --listen "unix:$work/v.sock" dyn.vhd >/dev/null 2>&1 &
+qemu-nbd -f vpc -k "$work/q.sock" -x qdyn.vhd qdyn.vhd >/dev/null 2>&1 &
+qemu-nbd -f raw -k "$work/r.sock" -x raw.img raw.img >/dev/null 2>&1 &
+wait_sock v.sock && wait_sock q.sock && wait_sock r.sock
+
+printf '%-28s %12s %12s\n' "nbdcopy to null: (MiB/s)" "4 conns" "1 conn"
+for row in "vdisk serve (VHD)|nbd+unix:///dyn.vhd?socket=$work/v.sock" \
+           "qemu-nbd -f vpc (VHD)|nbd+unix:///qdyn.vhd?socket=$work/q.sock" \
+           "qemu-nbd -f raw (raw copy)|nbd+unix:///raw.img?socket=$work/r.sock"; do
+  name=${row%%|*}; uri=${row#*|}
+  r4=$(rate "$uri" 4); r1=$(rate "$uri" 1)
+  printf '%-28s %12s %12s\n' "$name" "$r4" "$r1"
+  [[ $name == vdisk* ]] && v4=$r4 && v1=$r1
+  [[ $name == *vpc* ]] && q4=$r4 && q1=$r1
+done
+awk -v a="$v4" -v b="$q4" -v c="$v1" -v d="$q1" 'BEGIN {
+  printf "vdisk / qemu-nbd on the VHD: %.2f x (4 connections), %.2f x (1 connection)\n", a / b, c / d }'
