@@ -493,8 +493,23 @@ final class NbdConnection implements Runnable {
     }
   }
 
+  /** Largest read served from a pool thread's reused direct buffer; bigger ones allocate. */
+  private static final int REUSED = 4 << 20;
+
+  /**
+   * Each pool thread's read buffer, direct so that the disk's and the socket's channels copy
+   * nothing through a temporary one; safe to reuse because the reply is written before the next
+   * request runs on that thread.
+   */
+  private static final ThreadLocal<ByteBuffer> READ_BUFFER =
+      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(REUSED));
+
+  private static ByteBuffer readBuffer(int length) {
+    return length <= REUSED ? READ_BUFFER.get().clear().limit(length) : ByteBuffer.allocate(length);
+  }
+
   private void read(VirtualDisk d, Request r) throws IOException {
-    ByteBuffer data = ByteBuffer.allocate((int) r.length());
+    ByteBuffer data = readBuffer((int) r.length());
     if (!structured) {
       d.read(r.offset(), data);
       data.flip();
