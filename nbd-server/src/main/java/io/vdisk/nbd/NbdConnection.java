@@ -76,10 +76,38 @@ final class NbdConnection implements Runnable {
     this.log = log;
   }
 
+  /** A client that has not chosen an export by then is disconnected: it holds a slot. */
+  static volatile long negotiationMillis = 30_000;
+
+  private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "nbd-negotiation-watchdog");
+            t.setDaemon(true);
+            return t;
+          });
+
   @Override
   public void run() {
+    java.util.concurrent.ScheduledFuture<?> deadline =
+        WATCHDOG.schedule(
+            () -> {
+              log.accept(peer + ": no export chosen in " + negotiationMillis + " ms");
+              try {
+                ch.close();
+              } catch (IOException ignored) {
+                // closing
+              }
+            },
+            negotiationMillis,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
     try {
-      NbdExport e = negotiate();
+      NbdExport e;
+      try {
+        e = negotiate();
+      } finally {
+        deadline.cancel(false);
+      }
       if (e != null) {
         transmit(e);
       }

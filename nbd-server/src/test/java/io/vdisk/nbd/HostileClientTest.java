@@ -222,6 +222,23 @@ class HostileClientTest {
   }
 
   @Test
+  void aClientThatNeverChoosesAnExportIsDisconnected() throws Exception {
+    long was = NbdConnection.negotiationMillis;
+    NbdConnection.negotiationMillis = 300;
+    try (Client idle = new Client()) {
+      long t0 = System.nanoTime();
+      assertThat(idle.closedByServer()).isTrue();
+      assertThat(System.nanoTime() - t0).isGreaterThan(200_000_000L);
+    } finally {
+      NbdConnection.negotiationMillis = was;
+    }
+    synchronized (logged) {
+      assertThat(logged).anyMatch(l -> l.contains("no export chosen in 300 ms"));
+    }
+    stillServes();
+  }
+
+  @Test
   void malformedOrOversizedOptionsGetErrorsAndTheHandshakeGoesOn() throws Exception {
     try (Client c = new Client()) {
       c.option(Nbd.OPT_GO, ByteBuffer.allocate(200 << 10)); // over the option limit: skipped
