@@ -46,12 +46,20 @@ public interface VirtualDisk extends Closeable {
    * space no layer holds.
    */
   default void writeZeros(long offset, long length) throws IOException {
+    writeZeroBuffers(this, offset, length);
+  }
+
+  /**
+   * Writes real zero bytes over the range, allocating what a hole would leave unallocated (NBD's
+   * {@code NO_HOLE}); the default {@link #writeZeros}.
+   */
+  static void writeZeroBuffers(VirtualDisk d, long offset, long length) throws IOException {
     ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
     long done = 0;
     while (done < length) {
       int n = (int) Math.min(zeros.capacity(), length - done);
       zeros.clear().limit(n);
-      write(offset + done, zeros);
+      d.write(offset + done, zeros);
       done += n;
     }
   }

@@ -115,4 +115,51 @@ class ForeignImageIT {
     }
     assertEveryToolReads(img, model);
   }
+
+  @Test
+  void nbdWritesIntoPartialBitmapBlocksAreReadByEveryTool() throws Exception {
+    Path img = dir.resolve("tap.vhd");
+    byte[] model = tapImage(img);
+    Path sock = dir.resolve("s.sock");
+    Path out = dir.resolve("serve.out");
+    Process server =
+        new ProcessBuilder(
+                "java",
+                "-jar",
+                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
+                "serve",
+                "--listen",
+                "unix:" + sock,
+                img.toString())
+            .redirectOutput(out.toFile())
+            .redirectErrorStream(true)
+            .start();
+    try {
+      for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
+        TimeUnit.MILLISECONDS.sleep(50);
+      }
+      // Around block 0's present run, zeroes over part of it, and over block 2's run.
+      Proc.ok(
+          dir,
+          "qemu-io",
+          "-f",
+          "raw",
+          "-c",
+          "write -P 0x51 2K 2K",
+          "-c",
+          "write -z 5K 2K",
+          "-c",
+          "write -P 0x52 4196352 4K",
+          "-c",
+          "flush",
+          "nbd+unix:///tap.vhd?socket=" + sock);
+    } finally {
+      server.destroy(); // SIGTERM: the image is flushed and closed
+      assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+    Arrays.fill(model, 2048, 4096, (byte) 0x51);
+    Arrays.fill(model, 5120, 7168, (byte) 0);
+    Arrays.fill(model, 4 * MIB + 2048, 4 * MIB + 6144, (byte) 0x52);
+    assertEveryToolReads(img, model);
+  }
 }

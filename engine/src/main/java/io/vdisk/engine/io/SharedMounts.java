@@ -54,17 +54,7 @@ public final class SharedMounts {
    * when they reach the server, the file system is local, or {@link #setSingleHost} was given.
    */
   public static Optional<String> localOnlyLocks(Path dir) {
-    if (singleHost) {
-      return Optional.empty();
-    }
-    List<Mount> mounts;
-    try {
-      mounts = parse(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8));
-      dir = dir.toRealPath();
-    } catch (IOException | RuntimeException e) {
-      return Optional.empty(); // no mountinfo (not Linux): nothing to say
-    }
-    return mountOf(mounts, dir.toString()).flatMap(SharedMounts::reason);
+    return singleHost ? Optional.empty() : mountOf(dir).flatMap(SharedMounts::reason);
   }
 
   /**
@@ -74,14 +64,18 @@ public final class SharedMounts {
    * on the client, which {@link #localOnlyLocks} refuses unless there is a single host.
    */
   public static Optional<String> unsupported(Path dir) {
-    List<Mount> mounts;
+    return mountOf(dir).flatMap(SharedMounts::unsupported);
+  }
+
+  /** The mount holding {@code dir}, read from this process's mountinfo; empty when unreadable. */
+  private static Optional<Mount> mountOf(Path dir) {
     try {
-      mounts = parse(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8));
-      dir = dir.toRealPath();
+      return mountOf(
+          parse(Files.readString(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)),
+          dir.toRealPath().toString());
     } catch (IOException | RuntimeException e) {
-      return Optional.empty();
+      return Optional.empty(); // no mountinfo (not Linux): nothing to say
     }
-    return mountOf(mounts, dir.toString()).flatMap(SharedMounts::unsupported);
   }
 
   static Optional<String> unsupported(Mount m) {

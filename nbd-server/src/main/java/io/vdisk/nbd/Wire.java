@@ -1,0 +1,51 @@
+package io.vdisk.nbd;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+
+/** A connection's bytes: whole reads and writes on a blocking channel, big-endian as NBD sends. */
+final class Wire {
+  private final ByteChannel ch;
+
+  Wire(ByteChannel ch) {
+    this.ch = ch;
+  }
+
+  ByteBuffer read(int n) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(n);
+    readFully(b);
+    return b.flip();
+  }
+
+  void readFully(ByteBuffer b) throws IOException {
+    while (b.hasRemaining()) {
+      if (ch.read(b) < 0) {
+        throw new EOFException("the client closed the connection");
+      }
+    }
+  }
+
+  /** Reads and drops {@code n} bytes in 64 KiB steps (memory stays bounded). */
+  void skip(long n) throws IOException {
+    ByteBuffer sink = ByteBuffer.allocate(64 << 10);
+    for (long left = n; left > 0; ) {
+      sink.clear().limit((int) Math.min(sink.capacity(), left));
+      readFully(sink);
+      left -= sink.limit();
+    }
+  }
+
+  void writeFully(ByteBuffer... bufs) throws IOException {
+    for (ByteBuffer b : bufs) {
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    }
+  }
+
+  void close() throws IOException {
+    ch.close();
+  }
+}
