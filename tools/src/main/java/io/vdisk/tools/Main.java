@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
       "",
       "Storage repository verbs (xe's, with key=value arguments): sr-scan, sr-gc, vdi-create,",
       "vdi-list, vdi-param-set, vdi-snapshot, vdi-clone, vdi-copy, vdi-destroy, vdi-resize,",
-      "vdi-import, vdi-export, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
+      "vdi-import, vdi-export, vdi-enable-cbt, vdi-disable-cbt, vdi-list-changed-blocks,",
+      "vdi-data-destroy, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
       "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy, vm-export,",
       "vm-import; and xva-list, xva-verify FILE. See 'vdisk help VERB'.",
       "",
@@ -211,7 +212,8 @@ public final class Main implements Runnable {
           cl.getErr().println("vdisk: " + m);
           cl.getErr().flush();
         });
-    for (Class<?>[] group : new Class<?>[][] {SrVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
+    for (Class<?>[] group :
+        new Class<?>[][] {SrVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);
       }

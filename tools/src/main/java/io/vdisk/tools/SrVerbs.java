@@ -175,6 +175,8 @@ final class SrVerbs {
         m.put("chain-depth", v.depth());
         m.put("parent", v.parent());
         m.put("vbds", String.join("; ", v.vms()));
+        m.put("type", v.type());
+        m.put("cbt-enabled", v.cbtEnabled());
         if (v.problem() != null) {
           m.put("problem", v.problem());
         }

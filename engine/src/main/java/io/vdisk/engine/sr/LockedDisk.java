@@ -7,14 +7,23 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 
-/** A VDI's chain held with its VDI lock (shared to read, exclusive to write) until closed. */
+/**
+ * A VDI's chain held with its VDI lock (shared to read, exclusive to write) until closed; a writer
+ * records each write in the VDI's CBT log, when it has one, before the write goes to the chain.
+ */
 final class LockedDisk implements VirtualDisk {
   private final DiskChain chain;
   private final SrLock lock;
+  private final CbtLog.Tracker cbt;
 
-  LockedDisk(DiskChain chain, SrLock lock) {
+  LockedDisk(DiskChain chain, SrLock lock, CbtLog.Tracker cbt) {
     this.chain = chain;
     this.lock = lock;
+    this.cbt = cbt;
+  }
+
+  DiskChain chain() {
+    return chain;
   }
 
   @Override
@@ -29,17 +38,28 @@ final class LockedDisk implements VirtualDisk {
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
+    if (cbt != null) {
+      VirtualDisk.checkRange(this, offset, src.remaining());
+      cbt.written(offset, src.remaining());
+    }
     chain.write(offset, src);
   }
 
   @Override
   public void writeZeros(long offset, long length) throws IOException {
+    if (cbt != null) {
+      VirtualDisk.checkRange(this, offset, length);
+      cbt.written(offset, length);
+    }
     chain.writeZeros(offset, length);
   }
 
   @Override
   public void flush() throws IOException {
     chain.flush();
+    if (cbt != null) {
+      cbt.flush();
+    }
   }
 
   @Override
@@ -54,10 +74,9 @@ final class LockedDisk implements VirtualDisk {
 
   @Override
   public void close() throws IOException {
-    try {
+    try (lock;
+        cbt) {
       chain.close();
-    } finally {
-      lock.close();
     }
   }
 }

@@ -29,10 +29,11 @@ public final class SrMaintenance {
     for (Catalog.Vdi v : c.vdis()) {
       known.add(v.uuid());
       SrTree.Node n = tree.node(v.uuid());
-      if (n == null) {
+      // A VDI whose data vdi-data-destroy removed keeps its row for its CBT log (cbt_metadata).
+      if (n == null && !Cbt.metadataOnly(sr, v.uuid())) {
         c.transaction(() -> c.deleteVdi(v.uuid()));
         report.add("forgot VDI " + v.uuid() + " (" + v.name() + "): its file is missing");
-      } else if (n.hidden() && v.managed()) {
+      } else if (n != null && n.hidden() && v.managed()) {
         c.transaction(
             () ->
                 c.putVdi(

@@ -191,7 +191,7 @@ sealed interface SrOp
 
     @Override
     public void rollBack(StorageRepository sr) throws IOException {
-      Vdis.forgetNew(sr, neu);
+      Vdis.undoLink(sr, this);
     }
   }
 

@@ -154,7 +154,9 @@ public final class StorageRepository implements Closeable {
       boolean managed,
       boolean hidden,
       List<String> vms,
-      String problem) {}
+      String problem,
+      boolean cbtEnabled,
+      String type) {}
 
   public List<VdiView> vdis() throws IOException {
     SrTree tree = SrTree.read(dir);
@@ -168,12 +170,18 @@ public final class StorageRepository implements Closeable {
           vms.add(b.vm());
         }
       }
+      boolean cbt = Cbt.enabled(this, v.uuid());
+      boolean metadataOnly = n == null && cbt;
+      long virtualSize = n == null ? 0 : n.virtualSize();
+      if (metadataOnly) {
+        virtualSize = CbtLog.read(provider, Cbt.log(this, v.uuid())).size;
+      }
       out.add(
           new VdiView(
               v.uuid(),
               v.name(),
               v.description(),
-              n == null ? 0 : n.virtualSize(),
+              virtualSize,
               n == null ? 0 : n.physicalSize(),
               n == null ? 0 : tree.depth(v.uuid()),
               tree.parent(v.uuid()),
@@ -182,7 +190,9 @@ public final class StorageRepository implements Closeable {
               v.managed(),
               n != null && n.hidden(),
               vms,
-              n == null ? "file missing" : n.problem()));
+              metadataOnly ? null : n == null ? "file missing" : n.problem(),
+              cbt,
+              metadataOnly ? "cbt_metadata" : "user"));
     }
     return out;
   }
@@ -232,9 +242,22 @@ public final class StorageRepository implements Closeable {
     } else {
       record(uuid);
     }
+    if (Cbt.metadataOnly(this, uuid)) {
+      throw new SrException(
+          SrException.Kind.INVALID,
+          "VDI " + uuid + " has no data (vdi-data-destroy): only its changed-block log is left");
+    }
     SrLock l = vdiLock(uuid, !readOnly, purpose);
+    CbtLog.Tracker t = null;
     try {
-      return new LockedDisk(chain(uuid, readOnly), l);
+      DiskChain c = chain(uuid, readOnly);
+      try {
+        t = readOnly ? null : Cbt.track(this, uuid, c.size());
+      } catch (IOException | RuntimeException e) {
+        c.close();
+        throw e;
+      }
+      return new LockedDisk(c, l, t);
     } catch (IOException | RuntimeException e) {
       l.close();
       throw e;

@@ -18,6 +18,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -161,13 +162,22 @@ public final class Vdis {
         b.setHidden(true);
       }
     }
-    sr.catalog()
-        .transaction(
-            () -> {
-              sr.catalog()
-                  .putVdi(new Catalog.Vdi(op.base(), "base copy", "", true, false, null, false));
-              putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description());
-            });
+    Cbt.guarded(
+        sr,
+        Cbt.neighbours(sr, op.vdi()),
+        () -> {
+          if (op.snapshot()) {
+            Cbt.snapshotted(sr, op.vdi(), op.neu());
+          }
+          sr.catalog()
+              .transaction(
+                  () -> {
+                    sr.catalog()
+                        .putVdi(
+                            new Catalog.Vdi(op.base(), "base copy", "", true, false, null, false));
+                    putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description());
+                  });
+        });
   }
 
   /**
@@ -179,6 +189,7 @@ public final class Vdis {
     if (sr.catalog().vdi(op.neu()).isPresent()) {
       return; // it completed
     }
+    Cbt.destroying(sr, op.neu()); // its bits back into the VDI's log
     StorageProvider p = sr.provider();
     p.delete(sr.file(op.neu()));
     Path base = sr.file(op.base());
@@ -215,9 +226,27 @@ public final class Vdis {
     if (!Files.exists(sr.file(op.neu()))) {
       Snapshots.createChild(sr.provider(), sr.file(op.parent()), sr.file(op.neu()));
     }
-    sr.catalog()
-        .transaction(
-            () -> putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description()));
+    Cbt.guarded(
+        sr,
+        Cbt.neighbours(sr, op.vdi()),
+        () -> {
+          if (op.snapshot()) {
+            Cbt.snapshotted(sr, op.vdi(), op.neu());
+          }
+          sr.catalog()
+              .transaction(
+                  () ->
+                      putNewLeaf(
+                          sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description()));
+        });
+  }
+
+  /** Undoes a snapshot or clone whose new leaf has no row yet: its file and log go. */
+  static void undoLink(StorageRepository sr, SrOp.VdiLink op) throws IOException {
+    if (sr.catalog().vdi(op.neu()).isEmpty()) {
+      Cbt.destroying(sr, op.neu());
+    }
+    forgetNew(sr, op.neu());
   }
 
   /** The catalog row of a new leaf made by a snapshot or clone. */
@@ -296,13 +325,23 @@ public final class Vdis {
 
   /** The file first, then the row: a failed file removal leaves the VDI whole. */
   static void applyDestroy(StorageRepository sr, SrOp.VdiDestroy op) throws IOException {
-    sr.provider().delete(sr.file(op.vdi()));
+    Cbt.guarded(
+        sr,
+        Cbt.neighbours(sr, op.vdi()),
+        () -> {
+          Cbt.destroying(sr, op.vdi());
+          sr.provider().delete(sr.file(op.vdi()));
+        });
     sr.catalog().transaction(() -> sr.catalog().deleteVdi(op.vdi()));
   }
 
-  /** A destroy whose file is gone is finished (its data is gone); else its row is put back. */
+  /**
+   * A destroy whose file (and CBT log) is gone is finished (its data is gone); else its row is put
+   * back.
+   */
   static void undoDestroy(StorageRepository sr, SrOp.VdiDestroy op) throws IOException {
-    if (!Files.exists(sr.file(op.vdi()))) {
+    // A CBT log goes before the file (Cbt.destroying): a log left means the destroy did not happen.
+    if (!Files.exists(sr.file(op.vdi())) && !Cbt.enabled(sr, op.vdi())) {
       sr.catalog().transaction(() -> sr.catalog().deleteVdi(op.vdi()));
     } else if (op.row() != null && sr.catalog().vdi(op.vdi()).isEmpty()) {
       sr.catalog().transaction(() -> sr.catalog().putVdi(op.row()));
@@ -329,7 +368,13 @@ public final class Vdis {
                 + current
                 + "; VDIs only grow");
       }
-      Resizer.resize(sr.provider(), sr.file(uuid), size, false, WriteRule.Grant.CHECKED);
+      Cbt.guarded(
+          sr,
+          List.of(uuid),
+          () -> {
+            Cbt.resizing(sr, uuid, size);
+            Resizer.resize(sr.provider(), sr.file(uuid), size, false, WriteRule.Grant.CHECKED);
+          });
     }
   }
 
@@ -387,20 +432,30 @@ public final class Vdis {
       try (DiskChain c = sr.chain(uuid, true)) {
         size = c.size();
       }
-      Publisher.publish(
-          p,
-          sr.file(uuid),
-          "import",
-          true,
-          tmp -> {
-            VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
-            try (DiskChain out =
-                DiskChain.open(
-                    tmp, StorageProvider.Access.WRITE, p, sr.dir(), WriteRule.Grant.NEW_IMAGE)) {
-              filler.fill(out);
-              out.flush();
-            }
-            return null;
+      Cbt.guarded(
+          sr,
+          List.of(uuid),
+          () -> {
+            Cbt.replacing(sr, uuid, size);
+            Publisher.publish(
+                p,
+                sr.file(uuid),
+                "import",
+                true,
+                tmp -> {
+                  VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
+                  try (DiskChain out =
+                      DiskChain.open(
+                          tmp,
+                          StorageProvider.Access.WRITE,
+                          p,
+                          sr.dir(),
+                          WriteRule.Grant.NEW_IMAGE)) {
+                    filler.fill(out);
+                    out.flush();
+                  }
+                  return null;
+                });
           });
     }
   }

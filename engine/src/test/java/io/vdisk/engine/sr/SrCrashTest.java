@@ -35,6 +35,7 @@ class SrCrashTest {
     SrStoryTest.write(sr, vmDisk, 4096, 8192, 0x22);
     String data = Vdis.create(sr, "data", "", 4L << 20);
     SrStoryTest.write(sr, data, 512, 512, 0x33);
+    Cbt.enable(sr, data);
     String snap = Vdis.snapshot(sr, data);
     SrStoryTest.write(sr, data, 1024, 512, 0x34);
     return Map.of(
@@ -51,7 +52,7 @@ class SrCrashTest {
   static final Map<String, Scenario> SCENARIOS =
       Map.ofEntries(
           Map.entry("VdiCreate", (sr, ids) -> Vdis.create(sr, "new", "", 4L << 20)),
-          Map.entry("VdiSnapshot", (sr, ids) -> Vdis.snapshot(sr, ids.get("vmDisk"))),
+          Map.entry("VdiSnapshot", (sr, ids) -> Vdis.snapshot(sr, ids.get("data"))),
           Map.entry("VdiLink", (sr, ids) -> Vdis.clone(sr, ids.get("disk"))),
           Map.entry("VdiCopy", (sr, ids) -> Vdis.copy(sr, ids.get("vmDisk"), "copy")),
           Map.entry("VdiDestroy", (sr, ids) -> Vdis.destroy(sr, ids.get("snap"))),
@@ -93,6 +94,29 @@ class SrCrashTest {
     }
     out.add("gc");
     return out.stream();
+  }
+
+  /**
+   * Every snapshot of the CBT-enabled VDI: its logs either refuse (inconsistent) or name at least
+   * every block the chains say changed.
+   */
+  private static void logsNeverMissAChange(StorageRepository sr, String data, String where)
+      throws Exception {
+    for (StorageRepository.VdiView v : sr.vdis()) {
+      if (!v.snapshot() || !Cbt.enabled(sr, v.uuid())) {
+        continue;
+      }
+      org.roaringbitmap.RoaringBitmap exact = Cbt.changed(sr, v.uuid(), data).blocks();
+      try {
+        org.roaringbitmap.RoaringBitmap logged =
+            Cbt.changed(sr, v.uuid(), data, null, null).blocks();
+        assertThat(org.roaringbitmap.RoaringBitmap.andNot(exact, logged).isEmpty())
+            .as(where + ": the logs miss blocks " + exact + " vs " + logged)
+            .isTrue();
+      } catch (SrException refused) {
+        assertThat(refused).as(where).hasMessageContaining("inconsistent");
+      }
+    }
   }
 
   @org.junit.jupiter.api.Test
@@ -144,6 +168,7 @@ class SrCrashTest {
           assertThat(v.problem()).as(where + ": " + v.uuid()).isNull();
         }
         assertThat(SrMaintenance.scan(sr)).as(where).isEmpty();
+        logsNeverMissAChange(sr, ids.get("data"), where);
         try (Stream<Path> s = Files.list(dir.resolve("journal"))) {
           assertThat(s.filter(p -> p.toString().endsWith(".journal"))).as(where).isEmpty();
         }

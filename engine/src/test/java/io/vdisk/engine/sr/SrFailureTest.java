@@ -38,6 +38,7 @@ class SrFailureTest {
     switch (op) {
       case "vdi-create" -> Vdis.create(sr, "new", "", 4L << 20);
       case "vdi-snapshot" -> Vdis.snapshot(sr, ids.get("vmDisk"));
+      case "vdi-snapshot-cbt" -> Vdis.snapshot(sr, ids.get("data")); // its CBT log rotates
       case "vdi-clone-empty" -> Vdis.clone(sr, ids.get("disk")); // an empty leaf: vdi-link
       case "vdi-copy" -> Vdis.copy(sr, ids.get("vmDisk"), "copy");
       case "vdi-destroy" -> Vdis.destroy(sr, ids.get("snap"));
@@ -103,6 +104,7 @@ class SrFailureTest {
       strings = {
         "vdi-create",
         "vdi-snapshot",
+        "vdi-snapshot-cbt",
         "vdi-clone-empty",
         "vdi-copy",
         "vdi-destroy",
