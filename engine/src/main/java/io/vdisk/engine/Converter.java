@@ -4,11 +4,14 @@ import io.vdisk.engine.image.VhdCreator;
 import io.vdisk.engine.io.Publisher;
 import io.vdisk.engine.io.StorageProvider;
 import io.vdisk.engine.io.Zeros;
+import io.vdisk.vhd.DiskType;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Copies a {@link VirtualDisk} into a new standalone file (raw, dynamic VHD or fixed VHD) by its
@@ -39,6 +42,13 @@ public final class Converter {
   public static Result convert(
       StorageProvider p, VirtualDisk src, Path dst, Target target, Progress progress)
       throws IOException {
+    return convert(p, src, dst, target, progress, UUID.randomUUID());
+  }
+
+  /** As above; a VHD target gets {@code id} as its footer UUID (an SR export: the VDI's). */
+  public static Result convert(
+      StorageProvider p, VirtualDisk src, Path dst, Target target, Progress progress, UUID id)
+      throws IOException {
     long size = VhdLayout.roundUpToSector(src.size());
     return Publisher.publish(
         p,
@@ -46,7 +56,7 @@ public final class Converter {
         "tmp",
         false,
         tmp -> {
-          try (VirtualDisk out = createTarget(p, tmp, target, size)) {
+          try (VirtualDisk out = createTarget(p, tmp, target, size, id)) {
             Result r = copy(src, out, progress);
             out.flush();
             return r;
@@ -54,17 +64,25 @@ public final class Converter {
         });
   }
 
-  private static VirtualDisk createTarget(StorageProvider p, Path tmp, Target target, long size)
-      throws IOException {
+  private static VirtualDisk createTarget(
+      StorageProvider p, Path tmp, Target target, long size, UUID id) throws IOException {
     switch (target) {
       case RAW:
         return RawDisk.create(p, tmp, size);
       case VHD:
-        VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
+        VhdCreator.createDynamic(
+            p,
+            tmp,
+            new VhdCreator.Spec(
+                DiskType.DYNAMIC, size, VhdLayout.DEFAULT_BLOCK_SIZE, id, Instant.now()));
         return DiskChain.open(
             tmp, StorageProvider.Access.WRITE, p, null, WriteRule.Grant.NEW_IMAGE);
       case VHD_FIXED:
-        VhdCreator.createFixed(p, tmp, VhdCreator.Spec.fixed(size));
+        VhdCreator.createFixed(
+            p,
+            tmp,
+            new VhdCreator.Spec(
+                DiskType.FIXED, size, VhdLayout.DEFAULT_BLOCK_SIZE, id, Instant.now()));
         return DiskChain.open(
             tmp, StorageProvider.Access.WRITE, p, null, WriteRule.Grant.NEW_IMAGE);
       default:

@@ -49,6 +49,18 @@ public final class Disks {
     }
   }
 
+  /** True for a differencing VHD (a child, or a delta from {@code vdi-export base=}). */
+  public static boolean isDifferencingVhd(Path path) throws IOException {
+    if (sniff(path) != Format.VHD) {
+      return false;
+    }
+    try (io.vdisk.engine.image.VhdImage img =
+        io.vdisk.engine.image.VhdImage.open(
+            StorageProvider.FILES.open(path, StorageProvider.Access.PEEK), true)) {
+      return img.isDifferencing();
+    }
+  }
+
   /** Opens {@code path} as {@code format}, or sniffs it when {@code format} is null. */
   public static VirtualDisk open(Path path, Format format, boolean readOnly) throws IOException {
     return open(

@@ -67,6 +67,12 @@ public final class Streams {
    */
   public static long writeVhd(VirtualDisk src, OutputStream out, Progress progress)
       throws IOException {
+    return writeVhd(src, out, progress, UUID.randomUUID());
+  }
+
+  /** As above, with {@code id} as the footer UUID. */
+  public static long writeVhd(VirtualDisk src, OutputStream out, Progress progress, UUID id)
+      throws IOException {
     long size = VhdLayout.roundUpToSector(src.size());
     VhdCreator.validateSize(size);
     int bs = VhdLayout.DEFAULT_BLOCK_SIZE;
@@ -96,8 +102,7 @@ public final class Streams {
       next = starts[i] + bitmapBytes + bs;
     }
     Footer footer =
-        Footer.create(
-            DiskType.DYNAMIC, size, UUID.randomUUID(), VhdTime.of(Instant.now()), Footer.SIZE);
+        Footer.create(DiskType.DYNAMIC, size, id, VhdTime.of(Instant.now()), Footer.SIZE);
     DynamicHeader header = DynamicHeader.create(layout.tableOffset(), entries, bs);
     ByteBuffer meta = layout.metadata(footer, header, bat, map);
     long pos = write(out, meta, 0);

@@ -289,13 +289,16 @@ final class SrVerbs {
 
   @Command(
       name = "vdi-import",
-      description =
-          "Replace the contents of uuid= with filename= (- or a pipe: read as a stream;"
-              + " format=raw|vhd, default raw), whole.")
+      description = {
+        "Replace the contents of uuid= with filename= (- or a pipe: read as a stream;",
+        "format=raw|vhd, default raw), whole. A differencing VHD (a delta from vdi-export",
+        "base=) is applied instead: only its own sectors are written, onto a VDI that holds",
+        "its parent (the image last imported, or force=true)."
+      })
   static final class VdiImport extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of("uuid", "filename", "format");
+      return Set.of("uuid", "filename", "format", "force");
     }
 
     @Override
@@ -304,8 +307,22 @@ final class SrVerbs {
       io.vdisk.engine.Disks.Format format =
           ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
       Path p = Path.of(filename);
-      if (!Stdio.isDash(filename)
-          && (java.nio.file.Files.isRegularFile(p) || !java.nio.file.Files.exists(p))) {
+      boolean file =
+          !Stdio.isDash(filename)
+              && (java.nio.file.Files.isRegularFile(p) || !java.nio.file.Files.exists(p));
+      if (file
+          && format == io.vdisk.engine.Disks.Format.VHD
+          && io.vdisk.engine.Disks.isDifferencingVhd(p)) {
+        io.vdisk.engine.sr.Deltas.Imported r =
+            io.vdisk.engine.sr.Deltas.importDelta(
+                sr, required(a, "uuid"), p, bool(a, "force", false), Progress.NONE);
+        err().println("vdisk: applied " + Sizes.human(r.bytes()) + " of delta " + r.delta());
+        return ExitCode.OK;
+      }
+      if (a.containsKey("force")) {
+        throw new ErrorHandler.UsageException("force= is for deltas (differencing VHDs) only");
+      }
+      if (file) {
         Vdis.importFrom(sr, required(a, "uuid"), p, format);
       } else {
         try (java.io.InputStream in = Stdio.input(filename)) {
@@ -318,13 +335,19 @@ final class SrVerbs {
 
   @Command(
       name = "vdi-export",
-      description =
-          "Write the contents of uuid= to a new filename= (- for stdout; format=raw|vhd,"
-              + " default raw; a file is sparse).")
+      description = {
+        "Write the contents of uuid= to a new filename= (- for stdout; format=raw|vhd,",
+        "default raw; a file is sparse). A VHD's footer UUID is the VDI's UUID.",
+        "With base=SNAPSHOT (one of the VDI's snapshots): only what changed since it, as a",
+        "differencing VHD whose parent is ./SNAPSHOT.vhd (a full export of the snapshot saved",
+        "under that name), or format=raw: a sparse file holding only the changed ranges",
+        "(--json lists them). Example: vdisk vdi-export uuid=VDI base=SNAP format=vhd",
+        "filename=delta.vhd"
+      })
   static final class VdiExport extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of("uuid", "filename", "format");
+      return Set.of("uuid", "filename", "format", "base");
     }
 
     @Override
@@ -343,12 +366,60 @@ final class SrVerbs {
                 throw new ErrorHandler.UsageException("format= must be raw or vhd, not " + f);
           };
       String filename = required(a, "filename");
+      String base = a.get("base");
+      if (base != null) {
+        return delta(a, sr, base, filename, t == Converter.Target.RAW);
+      }
       if (Stdio.isDash(filename)) {
         java.io.OutputStream out = Stdio.stdout();
         Vdis.exportTo(sr, required(a, "uuid"), out, t, Progress.NONE);
         out.flush();
       } else {
         Vdis.exportTo(sr, required(a, "uuid"), Path.of(filename), t);
+      }
+      return ExitCode.OK;
+    }
+
+    private int delta(
+        Map<String, String> a, StorageRepository sr, String base, String filename, boolean raw)
+        throws Exception {
+      String uuid = required(a, "uuid");
+      if (!Stdio.isDash(filename)) {
+        io.vdisk.engine.sr.Deltas.Result r =
+            io.vdisk.engine.sr.Deltas.export(sr, uuid, base, Path.of(filename), raw, Progress.NONE);
+        if (json) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("filename", filename);
+          m.put("format", raw ? "raw" : "vhd");
+          m.put("size", r.changes().size());
+          m.put("from-size", r.changes().fromSize());
+          m.put("bytes", r.bytes());
+          List<Map<String, Long>> ranges = new ArrayList<>();
+          for (io.vdisk.engine.ChangedBlocks.Range x : r.changes().exact()) {
+            Map<String, Long> e = new LinkedHashMap<>();
+            e.put("offset", x.offset());
+            e.put("length", x.length());
+            ranges.add(e);
+          }
+          m.put("ranges", ranges);
+          printJson(m);
+        }
+        return ExitCode.OK;
+      }
+      if (raw) {
+        throw new ErrorHandler.UsageException(
+            "a raw delta needs a file (its holes are what did not change); format=vhd streams");
+      }
+      // A delta VHD is small and written block by block: made in a temporary file, then streamed.
+      Path tmp = java.nio.file.Files.createTempFile("vdisk-delta-", ".vhd");
+      try {
+        java.nio.file.Files.delete(tmp);
+        io.vdisk.engine.sr.Deltas.export(sr, uuid, base, tmp, false, Progress.NONE);
+        java.io.OutputStream out = Stdio.stdout();
+        java.nio.file.Files.copy(tmp, out);
+        out.flush();
+      } finally {
+        java.nio.file.Files.deleteIfExists(tmp);
       }
       return ExitCode.OK;
     }

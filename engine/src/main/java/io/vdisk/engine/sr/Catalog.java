@@ -95,6 +95,10 @@ final class Catalog implements AutoCloseable {
                   + " vdi TEXT NOT NULL REFERENCES vdi(uuid), device TEXT NOT NULL,"
                   + " bootable INTEGER NOT NULL DEFAULT 0, mode TEXT NOT NULL DEFAULT 'RW',"
                   + " UNIQUE (vm, device))");
+          s.execute(
+              "CREATE TABLE IF NOT EXISTS vdi_config (vdi TEXT NOT NULL REFERENCES vdi(uuid)"
+                  + " ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,"
+                  + " PRIMARY KEY (vdi, key))");
         }
       }
       return new Catalog(c);
@@ -158,7 +162,47 @@ final class Catalog implements AutoCloseable {
 
   void deleteVdi(String uuid) throws SQLException {
     update("DELETE FROM vbd WHERE vdi = ?", uuid);
+    update("DELETE FROM vdi_config WHERE vdi = ?", uuid);
     update("DELETE FROM vdi WHERE uuid = ?", uuid);
+  }
+
+  /**
+   * A VDI's other-config value, or null (also for a catalog made before the table existed and
+   * opened read-only).
+   */
+  String config(String vdi, String key) throws IOException {
+    try {
+      return query(
+              "SELECT value FROM vdi_config WHERE vdi = ? AND key = ?",
+              r -> r.getString(1),
+              vdi,
+              key)
+          .stream()
+          .findFirst()
+          .orElse(null);
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).contains("no such table")) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Sets ({@code value} not null) or removes a VDI's other-config value. */
+  void putConfig(String vdi, String key, String value) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            value == null
+                ? "DELETE FROM vdi_config WHERE vdi = ? AND key = ?"
+                : "INSERT INTO vdi_config (vdi, key, value) VALUES (?, ?, ?)"
+                    + " ON CONFLICT(vdi, key) DO UPDATE SET value = excluded.value")) {
+      ps.setString(1, vdi);
+      ps.setString(2, key);
+      if (value != null) {
+        ps.setString(3, value);
+      }
+      ps.executeUpdate();
+    }
   }
 
   private static Vdi vdiOf(ResultSet r) throws SQLException {

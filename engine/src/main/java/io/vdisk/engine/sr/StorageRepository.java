@@ -250,6 +250,10 @@ public final class StorageRepository implements Closeable {
     SrLock l = vdiLock(uuid, !readOnly, purpose);
     CbtLog.Tracker t = null;
     try {
+      if (!readOnly && catalog.config(uuid, Deltas.CONTENT) != null) {
+        // written from now on: no longer the image it was imported from (Deltas.importDelta)
+        catalog.transaction(() -> catalog.putConfig(uuid, Deltas.CONTENT, null));
+      }
       DiskChain c = chain(uuid, readOnly);
       try {
         t = readOnly ? null : Cbt.track(this, uuid, c.size());

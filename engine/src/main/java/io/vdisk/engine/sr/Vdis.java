@@ -397,7 +397,16 @@ public final class Vdis {
             }
             Converter.copy(src, out, Progress.NONE);
           }
-        });
+        },
+        format == Disks.Format.VHD ? footerUuid(source) : null);
+  }
+
+  /** A VHD's footer UUID, which a delta over it names as its parent. */
+  private static String footerUuid(Path vhd) throws IOException {
+    try (VhdImage img =
+        VhdImage.open(StorageProvider.FILES.open(vhd, StorageProvider.Access.PEEK), true)) {
+      return img.footer().uniqueId().toString();
+    }
   }
 
   /** vdi-import from a stream (a pipe, stdin): raw bytes, or a dynamic or fixed VHD. */
@@ -413,7 +422,8 @@ public final class Vdis {
           } else {
             Streams.readRaw(in, out, progress);
           }
-        });
+        },
+        null);
   }
 
   /** What fills a VDI's new contents. */
@@ -422,8 +432,12 @@ public final class Vdis {
     void fill(VirtualDisk out) throws IOException;
   }
 
-  private static void replaceContents(StorageRepository sr, String uuid, Filler filler)
-      throws IOException {
+  /**
+   * Replaces the VDI's contents; {@code content} is the UUID of the image they now are (a VHD's
+   * footer UUID, which deltas over it name), or null.
+   */
+  private static void replaceContents(
+      StorageRepository sr, String uuid, Filler filler, String content) throws IOException {
     sr.requireWritable();
     sr.requireWritableVdi(uuid);
     StorageProvider p = sr.provider();
@@ -457,13 +471,15 @@ public final class Vdis {
                   return null;
                 });
           });
+      sr.catalog().transaction(() -> sr.catalog().putConfig(uuid, Deltas.CONTENT, content));
     }
   }
 
   public static Converter.Result exportTo(
       StorageRepository sr, String uuid, Path target, Converter.Target format) throws IOException {
     try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
-      return Converter.convert(c, target, format, Progress.NONE);
+      return Converter.convert(
+          StorageProvider.FILES, c, target, format, Progress.NONE, UUID.fromString(uuid));
     }
   }
 
@@ -478,7 +494,7 @@ public final class Vdis {
     try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
       return format == Converter.Target.RAW
           ? Streams.writeRaw(c, out, progress)
-          : Streams.writeVhd(c, out, progress);
+          : Streams.writeVhd(c, out, progress, UUID.fromString(uuid));
     }
   }
 }
