@@ -145,6 +145,11 @@ public final class ChangedBlocks {
     return source;
   }
 
+  /** A copy of the changed 512-byte sectors, as (unsigned) indexes. */
+  public RoaringBitmap sectors() {
+    return sectors.clone();
+  }
+
   /** The changed 64 KiB blocks, as indexes. */
   public RoaringBitmap blocks() {
     RoaringBitmap r = new RoaringBitmap();

@@ -89,11 +89,11 @@ final class Nbd {
   static final int ENOTSUP = 95;
   static final int ESHUTDOWN = 108;
 
-  /** The only metadata context served: which ranges hold data, which read as zeros. */
+  /**
+   * The metadata context of every export: which ranges hold data, which read as zeros. Exports of
+   * SR VDIs add {@code qemu:dirty-bitmap:SNAPSHOT} contexts ({@link NbdExport#dirty}).
+   */
   static final String BASE_ALLOCATION = "base:allocation";
-
-  /** The one context id this server hands out. */
-  static final int ALLOCATION_CONTEXT_ID = 1;
 
   /** Largest request payload (read or write): qemu's NBD_MAX_BUFFER_SIZE. */
   static final int MAX_PAYLOAD = 32 << 20;

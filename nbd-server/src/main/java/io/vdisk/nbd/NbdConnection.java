@@ -46,7 +46,7 @@ final class NbdConnection implements Runnable {
   private final Phaser inFlight = new Phaser(1);
   private final Object writing = new Object();
   private boolean structured;
-  private boolean allocation;
+  private List<String> contexts = List.of();
   private volatile boolean failed;
 
   NbdConnection(
@@ -97,7 +97,7 @@ final class NbdConnection implements Runnable {
         deadline.cancel(false);
       }
       structured = h.structured();
-      allocation = h.allocation();
+      contexts = h.contexts();
       if (e != null) {
         transmit(e);
       }
@@ -203,6 +203,7 @@ final class NbdConnection implements Runnable {
       switch (r.type()) {
         case Nbd.CMD_READ -> read(d, r);
         case Nbd.CMD_WRITE -> {
+          e.written(r.offset(), r.length());
           d.write(r.offset(), payload);
           durable(d, r);
           reply(r, 0, null);
@@ -212,6 +213,7 @@ final class NbdConnection implements Runnable {
           reply(r, 0, null);
         }
         case Nbd.CMD_TRIM, Nbd.CMD_WRITE_ZEROES -> {
+          e.written(r.offset(), r.length());
           if ((r.flags() & Nbd.CMD_FLAG_NO_HOLE) != 0) {
             VirtualDisk.writeZeroBuffers(d, r.offset(), r.length());
           } else {
@@ -220,7 +222,7 @@ final class NbdConnection implements Runnable {
           durable(d, r);
           reply(r, 0, null);
         }
-        case Nbd.CMD_BLOCK_STATUS -> blockStatus(d, r);
+        case Nbd.CMD_BLOCK_STATUS -> blockStatus(e, r);
         default -> reply(r, Nbd.EINVAL, "unknown command " + r.type());
       }
     } catch (ReadOnlyDiskException ro) {
@@ -317,28 +319,46 @@ final class NbdConnection implements Runnable {
     }
   }
 
-  private void blockStatus(VirtualDisk d, Request r) throws IOException {
-    if (!structured || !allocation) {
-      reply(r, Nbd.EINVAL, "block status needs structured replies and base:allocation");
+  /** One {@code BLOCK_STATUS} chunk per chosen context, the last one flagged done. */
+  private void blockStatus(NbdExport e, Request r) throws IOException {
+    if (!structured || contexts.isEmpty()) {
+      reply(r, Nbd.EINVAL, "block status needs structured replies and a metadata context");
       return;
     }
-    List<Extent> runs =
-        r.length() == 0 ? List.of() : d.extents(r.offset(), r.offset() + r.length());
     boolean one = (r.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0;
-    int n = Math.max(1, Math.min(one ? 1 : MAX_DESCRIPTORS, runs.size()));
-    ByteBuffer p = ByteBuffer.allocate(4 + 8 * n).putInt(Nbd.ALLOCATION_CONTEXT_ID);
-    if (runs.isEmpty()) {
-      p.putInt((int) r.length()).putInt(0);
+    int max = one ? 1 : MAX_DESCRIPTORS;
+    List<ByteBuffer> replies = new ArrayList<>();
+    for (int id = 1; id <= contexts.size(); id++) {
+      String c = contexts.get(id - 1);
+      List<long[]> runs = new ArrayList<>();
+      if (r.length() == 0) {
+        runs.add(new long[] {0, 0});
+      } else if (c.equals(Nbd.BASE_ALLOCATION)) {
+        for (Extent x : e.disk().extents(r.offset(), r.offset() + r.length())) {
+          if (runs.size() == max) {
+            break;
+          }
+          runs.add(
+              new long[] {
+                x.length(), x.kind() == Extent.Kind.ZERO ? Nbd.STATE_HOLE | Nbd.STATE_ZERO : 0
+              });
+        }
+      } else {
+        String bitmap = c.substring(NbdExport.DIRTY_BITMAP.length());
+        runs = e.dirtyRuns(bitmap, r.offset(), r.offset() + r.length(), max);
+      }
+      ByteBuffer p = ByteBuffer.allocate(4 + 8 * runs.size()).putInt(id);
+      for (long[] run : runs) {
+        p.putInt((int) (run[0] == 0 ? r.length() : run[0])).putInt((int) run[1]);
+      }
+      replies.add(p.flip());
     }
-    for (int i = 0; i < runs.size() && i < n; i++) {
-      Extent x = runs.get(i);
-      p.putInt((int) x.length());
-      p.putInt(x.kind() == Extent.Kind.ZERO ? Nbd.STATE_HOLE | Nbd.STATE_ZERO : 0);
-    }
-    p.flip();
     synchronized (writing) {
-      wire.writeFully(
-          chunkHeader(r, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_BLOCK_STATUS, p.remaining()), p);
+      for (int i = 0; i < replies.size(); i++) {
+        ByteBuffer p = replies.get(i);
+        int flags = i == replies.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
+        wire.writeFully(chunkHeader(r, flags, Nbd.REPLY_TYPE_BLOCK_STATUS, p.remaining()), p);
+      }
     }
   }
 

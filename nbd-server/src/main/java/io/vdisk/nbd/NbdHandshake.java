@@ -31,7 +31,7 @@ final class NbdHandshake {
   private boolean fixed;
   private boolean noZeroes;
   private boolean structured;
-  private boolean allocation;
+  private List<String> contexts = List.of();
 
   NbdHandshake(Wire wire, List<NbdExport> exports) {
     this.wire = wire;
@@ -43,9 +43,12 @@ final class NbdHandshake {
     return structured;
   }
 
-  /** Whether the client chose the {@code base:allocation} metadata context. */
-  boolean allocation() {
-    return allocation;
+  /**
+   * The metadata contexts the client chose with {@code NBD_OPT_SET_META_CONTEXT}, in order; their
+   * ids are their positions plus one.
+   */
+  List<String> contexts() {
+    return contexts;
   }
 
   /** Negotiates; returns the chosen export, or null when the client aborted. */
@@ -230,31 +233,42 @@ final class NbdHandshake {
       optionReply(opt, Nbd.REP_ERR_INVALID, text("malformed metadata context request"));
       return;
     }
-    if (find(name) == null) {
+    NbdExport e = find(name);
+    if (e == null) {
       optionReply(opt, Nbd.REP_ERR_UNKNOWN, text("no export named '" + printable(name) + "'"));
       return;
     }
     boolean set = opt == Nbd.OPT_SET_META_CONTEXT;
-    boolean match =
-        queries.stream()
-            .anyMatch(
-                q ->
-                    q.equals(Nbd.BASE_ALLOCATION)
-                        || (!set && (q.equals("base:") || q.equals("base:*"))));
-    if (!set && queries.isEmpty()) {
-      match = true;
+    List<String> offered = e.contexts();
+    List<String> chosen = new ArrayList<>();
+    for (String c : offered) {
+      boolean match = !set && queries.isEmpty();
+      for (String q : queries) {
+        match |= q.equals(c) || (!set && matchesPrefix(q, c));
+      }
+      if (match && !chosen.contains(c)) {
+        chosen.add(c);
+      }
     }
     if (set) {
-      allocation = match;
+      contexts = List.copyOf(chosen);
     }
-    if (match) {
-      byte[] n = Nbd.BASE_ALLOCATION.getBytes(StandardCharsets.UTF_8);
+    for (String c : chosen) {
+      byte[] n = c.getBytes(StandardCharsets.UTF_8);
+      int id = set ? contexts.indexOf(c) + 1 : 0;
       optionReply(
-          opt,
-          Nbd.REP_META_CONTEXT,
-          ByteBuffer.allocate(4 + n.length).putInt(Nbd.ALLOCATION_CONTEXT_ID).put(n).flip());
+          opt, Nbd.REP_META_CONTEXT, ByteBuffer.allocate(4 + n.length).putInt(id).put(n).flip());
     }
     optionReply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+  }
+
+  /**
+   * A list query naming a namespace ({@code base:}, {@code qemu:}) or a leaf prefix ({@code
+   * qemu:dirty-bitmap:}), with or without a trailing {@code *}, matches every context under it.
+   */
+  private static boolean matchesPrefix(String query, String context) {
+    String q = query.endsWith("*") ? query.substring(0, query.length() - 1) : query;
+    return q.endsWith(":") && context.startsWith(q);
   }
 
   private static int transmissionFlags(NbdExport e) {

@@ -312,7 +312,7 @@ class HostileClientTest {
               .flip());
       List<ByteBuffer> ctx = new ArrayList<>();
       assertThat(c.reply(Nbd.OPT_SET_META_CONTEXT, ctx)).isEqualTo(Nbd.REP_META_CONTEXT);
-      assertThat(ctx.get(0).getInt()).isEqualTo(Nbd.ALLOCATION_CONTEXT_ID);
+      assertThat(ctx.get(0).getInt()).as("the first chosen context").isEqualTo(1);
       assertThat(c.reply(Nbd.OPT_SET_META_CONTEXT, new ArrayList<>())).isEqualTo(Nbd.REP_ACK);
       c.option(
           Nbd.OPT_GO,
@@ -335,7 +335,7 @@ class HostileClientTest {
       Object[] bs = c.chunk(2);
       assertThat(bs[1]).isEqualTo(Nbd.REPLY_TYPE_BLOCK_STATUS);
       ByteBuffer p = (ByteBuffer) bs[2];
-      assertThat(p.getInt()).isEqualTo(Nbd.ALLOCATION_CONTEXT_ID);
+      assertThat(p.getInt()).as("the first chosen context").isEqualTo(1);
       long covered = 0;
       boolean data = false;
       while (p.hasRemaining()) {

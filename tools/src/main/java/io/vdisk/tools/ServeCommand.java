@@ -3,6 +3,7 @@ package io.vdisk.tools;
 import io.vdisk.engine.Disks;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.WriteRule;
+import io.vdisk.engine.sr.Cbt;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.nbd.NbdExport;
 import io.vdisk.nbd.NbdServer;
@@ -25,7 +26,9 @@ import picocli.CommandLine.Parameters;
       "file name), an SR's <uuid>.vhd (its file name or UUID), or an SR directory (each managed",
       "VDI, by UUID and by a name-label only it has). The first SOURCE is the default export.",
       "Each disk is opened as a write or a read would open it (locks, the write rule); read,",
-      "write with FUA, flush, trim, write-zeroes and base:allocation block status are served."
+      "write with FUA, flush, trim, write-zeroes and base:allocation block status are served;",
+      "an SR VDI also has a qemu:dirty-bitmap:SNAPSHOT context per snapshot of it: the sectors",
+      "changed since that snapshot (as vdi-list-changed-blocks), and since then through NBD."
     })
 final class ServeCommand extends VdiskCommand {
   @Option(
@@ -128,19 +131,52 @@ final class ServeCommand extends VdiskCommand {
           if (labels.get(v.name()) == 1 && !v.name().isEmpty()) {
             names.add(v.name());
           }
-          exports.add(new NbdExport(names, v.name(), d, ro));
+          exports.add(new NbdExport(names, v.name(), d, ro, dirty(sr, v.uuid(), d)));
         }
       }
       return;
     }
     String file = s.getFileName().toString();
     java.util.Optional<String> vdi = WriteRule.srVdi(s);
-    VirtualDisk d =
-        vdi.isPresent()
-            ? StorageRepository.openVdiFile(s, readOnly, "serve")
-            : Disks.open(s, null, readOnly);
     List<String> names = new ArrayList<>(List.of(file));
     vdi.ifPresent(names::add);
-    exports.add(new NbdExport(names, file, d, readOnly));
+    if (vdi.isEmpty()) {
+      exports.add(new NbdExport(names, file, Disks.open(s, null, readOnly), readOnly));
+      return;
+    }
+    try (StorageRepository sr =
+        StorageRepository.open(s.toAbsolutePath().normalize().getParent(), false, "serve")) {
+      VirtualDisk d = sr.openVdi(vdi.get(), readOnly, "serve");
+      exports.add(new NbdExport(names, file, d, readOnly, dirty(sr, vdi.get(), d)));
+    }
+  }
+
+  /**
+   * A dirty bitmap per snapshot of {@code vdi}, named by the snapshot's UUID: the sectors changed
+   * since it, as vdi-list-changed-blocks finds them (from the chains, else the CBT logs). A
+   * snapshot whose changes are unknown (an inconsistent log) is left out, with a warning.
+   */
+  private Map<String, org.roaringbitmap.RoaringBitmap> dirty(
+      StorageRepository sr, String vdi, VirtualDisk d) throws IOException {
+    Map<String, org.roaringbitmap.RoaringBitmap> out = new java.util.LinkedHashMap<>();
+    for (StorageRepository.VdiView v : sr.vdis()) {
+      if (!v.snapshot() || !vdi.equals(sr.snapshotOf(v.uuid()))) {
+        continue;
+      }
+      try {
+        io.vdisk.engine.ChangedBlocks c;
+        if ("cbt_metadata".equals(v.type())) {
+          c = Cbt.changed(sr, v.uuid(), vdi, null, d);
+        } else {
+          try (VirtualDisk snap = sr.openVdi(v.uuid(), true, "serve")) {
+            c = Cbt.changed(sr, v.uuid(), vdi, snap, d);
+          }
+        }
+        out.put(v.uuid(), c.sectors());
+      } catch (io.vdisk.engine.sr.SrException unknown) {
+        err().println("vdisk serve: no dirty bitmap " + v.uuid() + ": " + unknown.getMessage());
+      }
+    }
+    return out;
   }
 }

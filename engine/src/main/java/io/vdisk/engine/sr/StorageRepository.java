@@ -206,6 +206,11 @@ public final class StorageRepository implements Closeable {
     throw new SrException(SrException.Kind.NOT_FOUND, "no VDI with uuid " + uuid);
   }
 
+  /** The VDI a snapshot was taken of, or null. */
+  public String snapshotOf(String uuid) throws IOException {
+    return record(uuid).snapshotOf();
+  }
+
   Catalog.Vdi record(String uuid) throws IOException {
     return catalog
         .vdi(uuid)
