@@ -410,17 +410,8 @@ final class SrVerbs {
         throw new ErrorHandler.UsageException(
             "a raw delta needs a file (its holes are what did not change); format=vhd streams");
       }
-      // A delta VHD is small and written block by block: made in a temporary file, then streamed.
-      Path tmp = java.nio.file.Files.createTempFile("vdisk-delta-", ".vhd");
-      try {
-        java.nio.file.Files.delete(tmp);
-        io.vdisk.engine.sr.Deltas.export(sr, uuid, base, tmp, false, Progress.NONE);
-        java.io.OutputStream out = Stdio.stdout();
-        java.nio.file.Files.copy(tmp, out);
-        out.flush();
-      } finally {
-        java.nio.file.Files.deleteIfExists(tmp);
-      }
+      java.io.OutputStream out = Stdio.stdout();
+      io.vdisk.engine.sr.Deltas.export(sr, uuid, base, out, Progress.NONE);
       return ExitCode.OK;
     }
   }

@@ -82,6 +82,38 @@ public final class Deltas {
     }
   }
 
+  /**
+   * Streams the delta VHD of {@code vdi} over {@code base} to {@code out}: made in a temporary file
+   * (a delta is small and written block by block, its BAT first), then copied out and removed.
+   */
+  public static Result export(
+      StorageRepository sr, String vdi, String base, java.io.OutputStream out, Progress progress)
+      throws IOException {
+    StorageProvider p = StorageProvider.FILES;
+    Path tmp =
+        io.vdisk.engine.io.TempFiles.next(
+            Path.of(System.getProperty("java.io.tmpdir")).resolve("vdisk-delta.vhd"), "stream");
+    p.delete(tmp);
+    try {
+      Result r = export(sr, vdi, base, tmp, false, progress);
+      try (io.vdisk.engine.io.Storage s = p.open(tmp, StorageProvider.Access.PEEK)) {
+        byte[] chunk = new byte[1 << 20];
+        for (long pos = 0; pos < s.size(); ) {
+          int n = s.read(ByteBuffer.wrap(chunk), pos);
+          if (n <= 0) {
+            break;
+          }
+          out.write(chunk, 0, n);
+          pos += n;
+        }
+      }
+      out.flush();
+      return r;
+    } finally {
+      p.delete(tmp);
+    }
+  }
+
   private static long writeRaw(
       StorageProvider p, VirtualDisk src, ChangedBlocks c, Path tmp, Progress progress)
       throws IOException {
