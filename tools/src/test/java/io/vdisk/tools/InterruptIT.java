@@ -99,7 +99,12 @@ class InterruptIT {
                 "compress=gzip",
                 "filename=" + out.resolve("a.xva"))
             .start();
-    TimeUnit.MILLISECONDS.sleep(1200);
+    // signal while it writes: once its temporary archive is there (not after a fixed delay,
+    // which a fast machine outruns)
+    for (int i = 0; i < 500 && names(out).isEmpty() && p.isAlive(); i++) {
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+    assertThat(names(out)).as("the export's temporary file while it runs").hasSize(1);
     signal(p, "INT");
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     String text =
