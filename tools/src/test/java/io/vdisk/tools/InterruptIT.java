@@ -20,12 +20,19 @@ import org.junit.jupiter.api.io.TempDir;
 class InterruptIT {
   @TempDir Path dir;
 
+  /**
+   * vdisk in a JVM of its own. SIGINT is reset to its default first: a build started in the
+   * background (CI, {@code cmd &}) passes SIGINT on ignored, and a JVM keeps an ignored SIGINT
+   * ignored, as a user's {@code nohup} asks.
+   */
   private ProcessBuilder vdisk(String... args) {
-    String[] cmd = new String[args.length + 3];
-    cmd[0] = "java";
-    cmd[1] = "-jar";
-    cmd[2] = Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
-    System.arraycopy(args, 0, cmd, 3, args.length);
+    String[] cmd = new String[args.length + 5];
+    cmd[0] = "env";
+    cmd[1] = "--default-signal=INT";
+    cmd[2] = "java";
+    cmd[3] = "-jar";
+    cmd[4] = Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
+    System.arraycopy(args, 0, cmd, 5, args.length);
     return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
   }
 
