@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Installs what vdisk's build and tests need when it is missing (Debian, as root):
 # a JDK and Maven to build, and the real tools the interop tests run against (qemu-utils,
-# libvhdi-utils, xva-img, e2fsprogs, fio, and libnbd-bin for the NBD server's clients).
+# libvhdi-utils, xva-img, e2fsprogs, fio, libnbd-bin for the NBD server's clients, and Node.js
+# with Xen Orchestra's vhd-lib from the npm registry for the delta-backup interop test).
 set -euo pipefail
 need=()
-for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio nbdinfo nbdcopy; do
+here=$(cd "$(dirname "$0")" && pwd)
+xo() {
+  # Xen Orchestra's vhd-lib, pinned by scripts/xo/package-lock.json
+  if [[ ! -d "$here/xo/node_modules/vhd-lib" ]]; then
+    echo "setup: installing Xen Orchestra's vhd-lib (npm ci in scripts/xo)" >&2
+    npm ci --prefix "$here/xo" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio nbdinfo nbdcopy node npm; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
 [[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need+=(libfuse2)
 if [[ ${#need[@]} -eq 0 ]]; then
+  xo
   exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -20,4 +30,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   openjdk-17-jdk-headless maven \
-  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio libnbd-bin >/dev/null
+  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio libnbd-bin nodejs npm >/dev/null
+xo

@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
       "vdi-import, vdi-export, vdi-enable-cbt, vdi-disable-cbt, vdi-list-changed-blocks,",
       "vdi-data-destroy, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
       "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy, vm-export,",
-      "vm-import; and xva-list, xva-verify FILE. See 'vdisk help VERB'.",
+      "vm-import, backup, restore, backup-list; and xva-list, xva-verify FILE.",
+      "See 'vdisk help VERB'.",
       "",
       "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
       "4 corrupt image, 5 unsupported image, 6 refused by the SR (unknown or ambiguous object,",
@@ -213,7 +214,7 @@ public final class Main implements Runnable {
           cl.getErr().flush();
         });
     for (Class<?>[] group :
-        new Class<?>[][] {SrVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL}) {
+        new Class<?>[][] {SrVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL, BackupVerbs.ALL}) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);
       }

@@ -232,6 +232,26 @@ public record Footer(
         reserved);
   }
 
+  public Footer withUniqueId(java.util.UUID id) {
+    return new Footer(
+        features,
+        formatVersion,
+        dataOffset,
+        timestamp,
+        creatorApplication,
+        creatorVersion,
+        creatorHostOs,
+        originalSize,
+        currentSize,
+        geometry,
+        diskType,
+        storedChecksum,
+        id,
+        savedState,
+        hidden,
+        reserved);
+  }
+
   public Footer withCurrentSize(long size) {
     return new Footer(
         features,

@@ -537,6 +537,20 @@ public final class VhdImage implements Closeable {
   }
 
   /**
+   * Gives the image another identity (both footers, durably): a backup merge makes the merged base
+   * the image it absorbed, as Xen Orchestra's does, so children naming that image still find it.
+   */
+  public synchronized void setUniqueId(java.util.UUID id) throws IOException {
+    if (readOnly) {
+      throw new ReadOnlyDiskException(name());
+    }
+    flush();
+    footer = footer.withUniqueId(id);
+    writeFooters(true);
+    storage.force();
+  }
+
+  /**
    * Changes the virtual size within the BAT's capacity: the trailing footer first, then the copy at
    * offset 0, which opening trusts; each is one sector, so the switch is atomic.
    */

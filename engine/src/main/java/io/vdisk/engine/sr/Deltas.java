@@ -65,6 +65,19 @@ public final class Deltas {
   public static Result export(
       StorageRepository sr, String vdi, String base, Path target, boolean raw, Progress progress)
       throws IOException {
+    return export(sr, vdi, base, base + ".vhd", target, raw, progress);
+  }
+
+  /** As above, the delta VHD's parent locators naming {@code parentFile} (in its directory). */
+  static Result export(
+      StorageRepository sr,
+      String vdi,
+      String base,
+      String parentFile,
+      Path target,
+      boolean raw,
+      Progress progress)
+      throws IOException {
     ChangedBlocks c = changesSince(sr, vdi, base);
     StorageProvider p = StorageProvider.FILES;
     try (VirtualDisk src = sr.openVdi(vdi, true, "vdi-export")) {
@@ -77,7 +90,7 @@ public final class Deltas {
               tmp ->
                   raw
                       ? writeRaw(p, src, c, tmp, progress)
-                      : writeVhd(p, src, c, base, vdi, tmp, progress));
+                      : writeVhd(p, src, c, base, parentFile, vdi, tmp, progress));
       return new Result(c, bytes);
     }
   }
@@ -129,6 +142,7 @@ public final class Deltas {
       VirtualDisk src,
       ChangedBlocks c,
       String base,
+      String parentFile,
       String vdi,
       Path tmp,
       Progress progress)
@@ -144,7 +158,7 @@ public final class Deltas {
             UUID.fromString(vdi),
             Instant.now()),
         new VhdCreator.ParentLink(
-            UUID.fromString(base), VhdTime.of(Instant.now()), base + ".vhd", "./" + base + ".vhd"));
+            UUID.fromString(base), VhdTime.of(Instant.now()), parentFile, "./" + parentFile));
     try (VhdImage out = VhdImage.open(p.open(tmp, StorageProvider.Access.WRITE), false)) {
       int bs = out.blockSize();
       long done =
@@ -259,8 +273,7 @@ public final class Deltas {
     }
   }
 
-  private static long applyOwnSectors(VhdImage d, VirtualDisk out, Progress progress)
-      throws IOException {
+  static long applyOwnSectors(VhdImage d, VirtualDisk out, Progress progress) throws IOException {
     int bs = d.blockSize();
     int spb = bs / VhdLayout.SECTOR;
     List<Integer> blocks = new java.util.ArrayList<>();
