@@ -245,8 +245,10 @@ class FuseIT {
         "seek=3",
         "conv=fsync,notrunc",
         "status=none");
+    // [m]: the pattern must not match the sh that runs pgrep (after pid wrap-around it may be
+    // first)
     String pid =
-        Proc.ok(dir, "sh", "-c", "pgrep -f 'mount --foreground .*k.vhd'")
+        Proc.ok(dir, "sh", "-c", "pgrep -f '[m]ount --foreground .*k.vhd'")
             .out()
             .trim()
             .split("\\s+", -1)[0];
