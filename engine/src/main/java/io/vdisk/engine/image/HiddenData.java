@@ -33,18 +33,44 @@ public final class HiddenData {
     // data never written: nothing hidden there) without reading its bitmap.
     // Packed as (bitmap sector << 32 | block): BAT sectors are 32-bit, and a primitive array of
     // a million entries is 8 MiB where a list of pairs would be ten times that.
-    long[] order = new long[img.allocatedBlocks()];
+    // When the BAT already lies in file order (blocks appended as they were first written, as
+    // every writer does for a sequential fill), block order is file order: no array at all.
+    boolean inOrder = true;
+    long previous = -1;
     int count = 0;
     for (int b = 0; b < img.blockCount(); b++) {
       if (img.isAllocated(b) && !img.isKnownFull(b)) {
-        order[count++] = (img.bitmapOffset(b) / VhdLayout.SECTOR) << 32 | b;
+        long at = img.bitmapOffset(b);
+        inOrder &= at > previous;
+        previous = at;
+        count++;
       }
     }
-    java.util.Arrays.sort(order, 0, count);
+    long[] order = null;
+    if (!inOrder) {
+      order = new long[count];
+      int k = 0;
+      for (int b = 0; b < img.blockCount(); b++) {
+        if (img.isAllocated(b) && !img.isKnownFull(b)) {
+          order[k++] = (img.bitmapOffset(b) / VhdLayout.SECTOR) << 32 | b;
+        }
+      }
+      java.util.Arrays.sort(order);
+    }
+    int nextBlock = 0;
     long dataAt = -1;
     for (int k = 0; k < count; k++) {
-      int b = (int) order[k];
-      long bitmapAt = (order[k] >>> 32) * VhdLayout.SECTOR;
+      int b;
+      if (order != null) {
+        b = (int) order[k];
+      } else {
+        b = nextBlock;
+        while (!img.isAllocated(b) || img.isKnownFull(b)) {
+          b++;
+        }
+        nextBlock = b + 1;
+      }
+      long bitmapAt = img.bitmapOffset(b);
       long blockEnd = img.dataOffset(b) + img.blockSize();
       if (dataAt < bitmapAt) {
         dataAt = img.storage().nextData(bitmapAt);
