@@ -13,7 +13,7 @@ xo() {
     npm ci --prefix "$here/xo" --no-audit --no-fund --loglevel=error >/dev/null
   fi
 }
-for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio nbdinfo nbdcopy node npm; do
+for cmd in java mvn qemu-img qemu-io vhdiinfo vhdimount xva-img fusermount fsck.ext4 debugfs fio nbdinfo nbdcopy node npm openssl; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
 [[ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 || -n "$(ldconfig -p 2>/dev/null | grep 'libfuse.so.2 ')" ]] || need+=(libfuse2)
@@ -30,5 +30,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   openjdk-17-jdk-headless maven \
-  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio libnbd-bin nodejs npm >/dev/null
+  fuse libfuse2 qemu-utils libvhdi-utils xva-img e2fsprogs fio libnbd-bin nodejs npm openssl >/dev/null
 xo

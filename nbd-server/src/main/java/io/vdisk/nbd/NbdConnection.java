@@ -49,13 +49,17 @@ final class NbdConnection implements Runnable {
   private List<String> contexts = List.of();
   private volatile boolean failed;
 
+  private final TlsCredentials tls;
+
   NbdConnection(
       ByteChannel ch,
       String peer,
       List<NbdExport> exports,
+      TlsCredentials tls,
       ExecutorService pool,
       Consumer<String> log) {
     this.ch = ch;
+    this.tls = tls;
     this.wire = new Wire(ch);
     this.peer = peer;
     this.exports = exports;
@@ -90,7 +94,7 @@ final class NbdConnection implements Runnable {
             java.util.concurrent.TimeUnit.MILLISECONDS);
     try {
       NbdExport e;
-      NbdHandshake h = new NbdHandshake(wire, exports);
+      NbdHandshake h = new NbdHandshake(wire, exports, tls, ch);
       try {
         e = h.negotiate();
       } finally {

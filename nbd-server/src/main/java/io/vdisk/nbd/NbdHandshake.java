@@ -2,6 +2,7 @@ package io.vdisk.nbd;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +34,20 @@ final class NbdHandshake {
   private boolean structured;
   private List<String> contexts = List.of();
 
-  NbdHandshake(Wire wire, List<NbdExport> exports) {
+  private final TlsCredentials tls;
+  private boolean secured;
+
+  /**
+   * {@code tls} not null: TLS is required, and every option but STARTTLS and ABORT waits for it.
+   */
+  NbdHandshake(Wire wire, List<NbdExport> exports, TlsCredentials tls, ByteChannel raw) {
     this.wire = wire;
     this.exports = exports;
+    this.tls = tls;
+    this.raw = raw;
   }
+
+  private final ByteChannel raw;
 
   /** Whether the client negotiated structured replies. */
   boolean structured() {
@@ -79,6 +90,13 @@ final class NbdHandshake {
         continue;
       }
       ByteBuffer data = wire.read((int) len);
+      if (tls != null && !secured && opt != Nbd.OPT_STARTTLS && opt != Nbd.OPT_ABORT) {
+        if (opt == Nbd.OPT_EXPORT_NAME) {
+          throw new ProtocolException("NBD_OPT_EXPORT_NAME before TLS, which this server requires");
+        }
+        optionReply(opt, Nbd.REP_ERR_TLS_REQD, text("this server requires TLS (NBD_OPT_STARTTLS)"));
+        continue;
+      }
       NbdExport chosen = option(opt, data);
       if (chosen != null) {
         return chosen;
@@ -140,7 +158,22 @@ final class NbdHandshake {
         return null;
       }
       case Nbd.OPT_STARTTLS -> {
-        optionReply(opt, Nbd.REP_ERR_POLICY, text("this server offers no TLS"));
+        if (tls == null) {
+          optionReply(
+              opt, Nbd.REP_ERR_POLICY, text("this server offers no TLS (serve --tls-creds)"));
+        } else if (secured || data.hasRemaining()) {
+          optionReply(
+              opt,
+              Nbd.REP_ERR_INVALID,
+              text(secured ? "TLS is on already" : "NBD_OPT_STARTTLS takes no data"));
+        } else {
+          optionReply(opt, Nbd.REP_ACK, ByteBuffer.allocate(0));
+          wire.startTls(new TlsChannel(raw, tls.engine()));
+          secured = true;
+          // what was negotiated in the clear does not carry over (the NBD spec's rule)
+          structured = false;
+          contexts = List.of();
+        }
         return null;
       }
       default -> {

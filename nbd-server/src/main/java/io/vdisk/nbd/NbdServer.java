@@ -33,6 +33,7 @@ public final class NbdServer implements Closeable {
   private final String uri;
   private final List<NbdExport> exports;
   private final Consumer<String> log;
+  private final TlsCredentials tls;
   private final ExecutorService pool;
   private final AtomicInteger open = new AtomicInteger();
   private final Set<SocketChannel> clients = new HashSet<>();
@@ -43,8 +44,10 @@ public final class NbdServer implements Closeable {
       Path socketFile,
       String uri,
       List<NbdExport> exports,
+      TlsCredentials tls,
       Consumer<String> log) {
     this.listener = listener;
+    this.tls = tls;
     this.socketFile = socketFile;
     this.uri = uri;
     this.exports = List.copyOf(exports);
@@ -67,6 +70,16 @@ public final class NbdServer implements Closeable {
    */
   public static NbdServer open(String address, List<NbdExport> exports, Consumer<String> log)
       throws IOException {
+    return open(address, exports, null, log);
+  }
+
+  /**
+   * As above; with {@code tls}, every client must start TLS ({@code NBD_OPT_STARTTLS}) before
+   * anything else, as qemu-nbd with {@code --tls-creds} requires, and URIs are {@code nbds}.
+   */
+  public static NbdServer open(
+      String address, List<NbdExport> exports, TlsCredentials tls, Consumer<String> log)
+      throws IOException {
     if (exports.isEmpty()) {
       throw new IllegalArgumentException("nothing to serve");
     }
@@ -85,7 +98,8 @@ public final class NbdServer implements Closeable {
       }
       ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
       s.bind(UnixDomainSocketAddress.of(p));
-      return new NbdServer(s, p, "nbd+unix:///?socket=" + p, exports, log);
+      return new NbdServer(
+          s, p, (tls != null ? "nbds" : "nbd") + "+unix:///?socket=" + p, exports, tls, log);
     }
     if (address.startsWith("tcp:")) {
       String hp = address.substring(4);
@@ -104,7 +118,8 @@ public final class NbdServer implements Closeable {
       s.bind(new InetSocketAddress(host, port));
       int bound = ((InetSocketAddress) s.getLocalAddress()).getPort();
       String h = host.contains(":") ? "[" + host + "]" : host;
-      return new NbdServer(s, null, "nbd://" + h + ":" + bound, exports, log);
+      return new NbdServer(
+          s, null, (tls != null ? "nbds" : "nbd") + "://" + h + ":" + bound, exports, tls, log);
     }
     throw new IllegalArgumentException(
         "expected unix:PATH or tcp:HOST:PORT, got '" + address + "'");
@@ -142,9 +157,10 @@ public final class NbdServer implements Closeable {
 
   /** The URI of one export. */
   public String uri(NbdExport e) {
-    return uri.startsWith("nbd+unix")
-        ? "nbd+unix:///" + e.name() + "?socket=" + socketFile
-        : uri + "/" + e.name();
+    if (socketFile != null) {
+      return (tls != null ? "nbds" : "nbd") + "+unix:///" + e.name() + "?socket=" + socketFile;
+    }
+    return uri + "/" + e.name();
   }
 
   /** Accepts clients until {@link #close()}. */
@@ -171,7 +187,7 @@ public final class NbdServer implements Closeable {
           new Thread(
               () -> {
                 try {
-                  new NbdConnection(c, peer, exports, pool, log).run();
+                  new NbdConnection(c, peer, exports, tls, pool, log).run();
                 } finally {
                   synchronized (clients) {
                     clients.remove(c);

@@ -5,12 +5,21 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 
-/** A connection's bytes: whole reads and writes on a blocking channel, big-endian as NBD sends. */
+/**
+ * A connection's bytes: whole reads and writes on a blocking channel, big-endian as NBD sends;
+ * through TLS once the client asked for it.
+ */
 final class Wire {
-  private final ByteChannel ch;
+  private volatile ByteChannel ch;
 
   Wire(ByteChannel ch) {
     this.ch = ch;
+  }
+
+  /** From now on, bytes go through TLS ({@code NBD_OPT_STARTTLS}); runs its handshake. */
+  void startTls(TlsChannel tls) throws IOException {
+    tls.handshake();
+    ch = tls;
   }
 
   ByteBuffer read(int n) throws IOException {

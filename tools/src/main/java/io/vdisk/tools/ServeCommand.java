@@ -40,6 +40,14 @@ final class ServeCommand extends VdiskCommand {
   @Option(names = "--read-only", description = "Serve every export read-only.")
   boolean readOnly;
 
+  @Option(
+      names = "--tls-creds",
+      paramLabel = "DIR",
+      description =
+          "Require TLS, with the X.509 credentials in DIR laid out as qemu's tls-creds-x509:"
+              + " server-cert.pem, server-key.pem (PKCS #8), ca-cert.pem.")
+  Path tlsCreds;
+
   @Parameters(paramLabel = "SOURCE", arity = "1..*")
   List<Path> sources;
 
@@ -70,16 +78,20 @@ final class ServeCommand extends VdiskCommand {
         open(s, opened.exports);
       }
       List<NbdExport> exports = opened.exports;
+      io.vdisk.nbd.TlsCredentials tls =
+          tlsCreds == null ? null : io.vdisk.nbd.TlsCredentials.load(tlsCreds);
       try (NbdServer server =
           NbdServer.open(
               listen,
               exports,
+              tls,
               m -> {
                 err().println("vdisk serve: " + m);
                 err().flush();
               })) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "vdisk-serve-stop"));
-        if (listen.startsWith("tcp:")
+        if (tls == null
+            && listen.startsWith("tcp:")
             && !listen.startsWith("tcp:127.")
             && !listen.startsWith("tcp:localhost:")) {
           err()
@@ -87,7 +99,7 @@ final class ServeCommand extends VdiskCommand {
                   "vdisk serve: warning: plain TCP, no authentication and no encryption: anyone who"
                       + " reaches this port reads"
                       + (readOnly ? "" : " and writes")
-                      + " these disks");
+                      + " these disks (--tls-creds DIR encrypts)");
         }
         for (NbdExport e : exports) {
           out()

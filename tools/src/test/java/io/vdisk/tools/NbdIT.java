@@ -229,4 +229,121 @@ class NbdIT {
     stop(false);
     Cli.run("io", sr.resolve(disk + ".vhd").toString(), "-c", "read -P 0x31 0 64k").ok();
   }
+
+  /**
+   * TLS as qemu and libnbd speak it: X.509 credentials made by openssl in qemu's tls-creds-x509
+   * layout; a client without TLS is refused before it sees an export, qemu-io writes and reads
+   * through TLS, nbdcopy copies the export whole, and vdisk reads qemu's write after the stop.
+   */
+  @Test
+  void tlsIsRequiredAndServedToQemuAndLibnbd() throws Exception {
+    image();
+    Path server = Files.createDirectories(dir.resolve("tls-server"));
+    Path client = Files.createDirectories(dir.resolve("tls-client"));
+    Proc.ok(
+        dir,
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        f("ca-key.pem"),
+        "-out",
+        server.resolve("ca-cert.pem").toString(),
+        "-subj",
+        "/CN=vdisk test CA");
+    Proc.ok(
+        dir,
+        "openssl",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        server.resolve("server-key.pem").toString(),
+        "-out",
+        f("server.csr"),
+        "-subj",
+        "/CN=localhost");
+    Files.writeString(
+        dir.resolve("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    Proc.ok(
+        dir,
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        f("server.csr"),
+        "-CA",
+        server.resolve("ca-cert.pem").toString(),
+        "-CAkey",
+        f("ca-key.pem"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f("ext.cnf"),
+        "-out",
+        server.resolve("server-cert.pem").toString());
+    Files.copy(server.resolve("ca-cert.pem"), client.resolve("ca-cert.pem"));
+
+    this.server =
+        new ProcessBuilder(
+                "java",
+                "-jar",
+                jar(),
+                "serve",
+                "--listen",
+                "tcp:127.0.0.1:0",
+                "--tls-creds",
+                server.toString(),
+                f("a.vhd"))
+            .directory(dir.toFile())
+            .redirectOutput(dir.resolve("serve.out").toFile())
+            .redirectError(dir.resolve("serve.err").toFile())
+            .start();
+    Path out = dir.resolve("serve.out");
+    for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
+      assertThat(this.server.isAlive()).as(Files.readString(dir.resolve("serve.err"))).isTrue();
+      Thread.sleep(50);
+    }
+    String uri = Files.readString(out).trim().split("\\s+", -1)[0];
+    assertThat(uri).startsWith("nbds://127.0.0.1:").endsWith("/a.vhd");
+    String port = uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
+    assertThat(Files.readString(dir.resolve("serve.err"))).doesNotContain("plain TCP");
+
+    Proc plain = Proc.run(dir, "qemu-img", "info", "nbd://localhost:" + port + "/a.vhd");
+    assertThat(plain.exit()).isNotZero();
+    assertThat(plain.out()).contains("TLS");
+
+    String creds = "tls-creds-x509,id=tls0,dir=" + client + ",endpoint=client";
+    String opts =
+        "driver=nbd,server.type=inet,server.host=localhost,server.port="
+            + port
+            + ",export=a.vhd,tls-creds=tls0";
+    Proc.ok(
+        dir,
+        "qemu-io",
+        "--object",
+        creds,
+        "--image-opts",
+        opts,
+        "-c",
+        "read -P 0x11 1M 64K",
+        "-c",
+        "write -P 0x5a 40M 1M",
+        "-c",
+        "read -P 0x5a 40M 1M");
+    String nbds = "nbds://localhost:" + port + "/a.vhd?tls-certificates=" + client;
+    Proc.ok(dir, "nbdcopy", nbds, f("copy.raw"));
+    assertThat(Proc.ok(dir, "nbdinfo", nbds).out()).contains("with TLS");
+    stop(false);
+    Cli.run("io", f("a.vhd"), "-c", "read -P 0x5a 40M 1M", "-c", "read -P 0x11 1M 64K").ok();
+    Cli.run("compare", f("copy.raw"), f("a.vhd")).ok();
+  }
 }
