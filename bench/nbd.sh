@@ -2,7 +2,8 @@
 # Times NBD serving in one run: `vdisk serve` of a dynamic VHD (half of it data, half holes)
 # beside qemu-nbd serving the same VHD (-f vpc) and its raw copy (-f raw), on Unix sockets, read
 # by nbdcopy to null: with 4 connections (its default) and with 1, best of three after a warm-up
-# pass. Prints MiB/s and vdisk's ratio to qemu-nbd on the VHD.
+# pass. Prints MiB/s and vdisk's ratio to qemu-nbd on the VHD. Then writes: nbdcopy --flush of
+# the raw copy (half data, half zeros) into a new empty dynamic VHD served by each, best of two.
 #   bench/nbd.sh [WORKDIR] [SIZE_MIB]      (defaults: /var/tmp/vdisk-nbd, 2048)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,3 +59,29 @@ for row in "vdisk serve (VHD)|nbd+unix:///dyn.vhd?socket=$work/v.sock" \
 done
 awk -v a="$v4" -v b="$q4" -v c="$v1" -v d="$q1" 'BEGIN {
   printf "vdisk / qemu-nbd on the VHD: %.2f x (4 connections), %.2f x (1 connection)\n", a / b, c / d }'
+
+# writes: a fresh empty VHD per run, nbdcopy of the raw copy into it, flushed at the end
+wrate() { # wrate SERVER(vdisk|qemu) -> MiB/s
+  local t0 t1 sock="$work/w.sock"
+  rm -f w.vhd "$sock"
+  "$vdisk" create --size "${size}M" w.vhd >/dev/null
+  if [[ $1 == vdisk ]]; then
+    "$vdisk" serve --listen "unix:$sock" w.vhd >/dev/null 2>&1 &
+  else
+    qemu-nbd -t -e 8 -f vpc -k "$sock" -x w.vhd w.vhd >/dev/null 2>&1 &
+  fi
+  local pid=$!
+  wait_sock "$sock"
+  sync
+  t0=$(date +%s.%N); nbdcopy --flush raw.img "nbd+unix:///w.vhd?socket=$sock"; t1=$(date +%s.%N)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  awk -v s="$size" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s / (b - a) }'
+}
+wv=0; wq=0
+for _ in 1 2; do
+  r=$(wrate vdisk); ((r > wv)) && wv=$r
+  r=$(wrate qemu); ((r > wq)) && wq=$r
+done
+printf '%-28s %12s\n' "nbdcopy --flush into a new VHD (MiB/s)" ""
+printf '%-28s %12s\n' "vdisk serve" "$wv" "qemu-nbd -f vpc" "$wq"
+awk -v a="$wv" -v b="$wq" 'BEGIN { printf "vdisk / qemu-nbd writing: %.2f x\n", a / b }'
