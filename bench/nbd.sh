@@ -14,7 +14,7 @@ vdisk="$here/vdisk"
 "$vdisk" --version >/dev/null
 rm -rf "$work" && mkdir -p "$work"
 cleanup() {
-  pkill -f "vdisk-all.jar serve --listen unix:$work" 2>/dev/null || true
+  pkill -f "serve --listen unix:$work" 2>/dev/null || true
   pkill -f "qemu-nbd.*$work" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -28,6 +28,19 @@ for ((at = 0; at < size; at += 128)); do
 done
 "$vdisk" convert -O raw dyn.vhd raw.img >/dev/null
 cp dyn.vhd qdyn.vhd
+# a depth-3 chain holding the same bytes: the base has them all, each child rewrites a share
+"$vdisk" create --size "${size}M" c0.vhd >/dev/null
+for ((at = 0; at < size; at += 128)); do
+  "$vdisk" io c0.vhd -c "write -P 0x5a ${at}M 64M" >/dev/null
+done
+"$vdisk" snapshot c0.vhd c1.vhd >/dev/null
+for ((at = 0; at < size; at += 256)); do
+  "$vdisk" io c1.vhd -c "write -P 0x5a ${at}M 4M" >/dev/null
+done
+"$vdisk" snapshot c1.vhd c2.vhd >/dev/null
+for ((at = 64; at < size; at += 256)); do
+  "$vdisk" io c2.vhd -c "write -P 0x5a $((at - 8))M 4M" >/dev/null
+done
 
 wait_sock() { for _ in $(seq 200); do [[ -S $1 ]] && return 0; sleep 0.05; done; return 1; }
 rate() { # rate URI CONNECTIONS -> MiB/s of nbdcopy to null:
@@ -38,12 +51,14 @@ rate() { # rate URI CONNECTIONS -> MiB/s of nbdcopy to null:
 }
 
 "$vdisk" serve --listen "unix:$work/v.sock" dyn.vhd >/dev/null 2>&1 &
+"$vdisk" serve --listen "unix:$work/c.sock" c2.vhd >/dev/null 2>&1 &
 qemu-nbd -t -e 8 -f vpc -k "$work/q.sock" -x qdyn.vhd qdyn.vhd >/dev/null 2>&1 &
 qemu-nbd -t -e 8 -f raw -k "$work/r.sock" -x raw.img raw.img >/dev/null 2>&1 &
-wait_sock v.sock && wait_sock q.sock && wait_sock r.sock
+wait_sock v.sock && wait_sock c.sock && wait_sock q.sock && wait_sock r.sock
 
 printf '%-28s %12s %12s\n' "nbdcopy to null: (MiB/s)" "4 conns" "1 conn"
 for row in "vdisk serve (VHD)|nbd+unix:///dyn.vhd?socket=$work/v.sock" \
+           "vdisk serve (depth-3 chain)|nbd+unix:///c2.vhd?socket=$work/c.sock" \
            "qemu-nbd -f vpc (VHD)|nbd+unix:///qdyn.vhd?socket=$work/q.sock" \
            "qemu-nbd -f raw (raw copy)|nbd+unix:///raw.img?socket=$work/r.sock"; do
   name=${row%%|*}; uri=${row#*|}
@@ -54,11 +69,13 @@ for row in "vdisk serve (VHD)|nbd+unix:///dyn.vhd?socket=$work/v.sock" \
     r=$(rate "$uri" 1); ((r > r1)) && r1=$r
   done
   printf '%-28s %12s %12s\n' "$name" "$r4" "$r1"
-  [[ $name == vdisk* ]] && v4=$r4 && v1=$r1
+  [[ $name == "vdisk serve (VHD)" ]] && v4=$r4 && v1=$r1
+  [[ $name == *chain* ]] && c4=$r4 && c1=$r1
   [[ $name == *vpc* ]] && q4=$r4 && q1=$r1
 done
-awk -v a="$v4" -v b="$q4" -v c="$v1" -v d="$q1" 'BEGIN {
-  printf "vdisk / qemu-nbd on the VHD: %.2f x (4 connections), %.2f x (1 connection)\n", a / b, c / d }'
+awk -v a="$v4" -v b="$q4" -v c="$v1" -v d="$q1" -v e="$c4" -v f="$c1" 'BEGIN {
+  printf "vdisk / qemu-nbd on the VHD: %.2f x (4 connections), %.2f x (1 connection)\n", a / b, c / d
+  printf "vdisk depth-3 chain / dynamic VHD: %.2f x (4 connections), %.2f x (1 connection)\n", e / a, f / c }'
 
 # writes: a fresh empty VHD per run, nbdcopy of the raw copy into it, flushed at the end
 wrate() { # wrate SERVER(vdisk|qemu) -> MiB/s

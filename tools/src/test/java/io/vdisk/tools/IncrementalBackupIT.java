@@ -190,6 +190,29 @@ class IncrementalBackupIT {
         }
       }
       assertThat(dirty).as("nbdinfo's dirty runs = vdi-list-changed-blocks").isEqualTo(want);
+      // qemu's client reads the context too: x-dirty-bitmap reports dirty runs as unallocated
+      JsonNode map =
+          JSON.readTree(
+              Proc.ok(
+                      dir,
+                      "qemu-img",
+                      "map",
+                      "--output=json",
+                      "--image-opts",
+                      "driver=nbd,server.type=unix,server.path="
+                          + sock
+                          + ",export="
+                          + vdi
+                          + ".vhd,x-dirty-bitmap=qemu:dirty-bitmap:"
+                          + s1)
+                  .out());
+      List<String> qemuDirty = new ArrayList<>();
+      for (JsonNode e : map) {
+        if (!e.get("data").asBoolean()) {
+          qemuDirty.add(e.get("start").asLong() + " " + e.get("length").asLong());
+        }
+      }
+      assertThat(qemuDirty).as("qemu-img map x-dirty-bitmap").isEqualTo(want);
     } finally {
       server.destroy();
       server.waitFor(30, TimeUnit.SECONDS);
