@@ -159,24 +159,8 @@ class IncrementalBackupIT {
     }
     Path sock = dir.resolve("s.sock");
     Process server =
-        new ProcessBuilder(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "serve",
-                "--read-only",
-                "--listen",
-                "unix:" + sock,
-                vhd(vdi))
-            .redirectOutput(dir.resolve("serve.out").toFile())
-            .redirectError(dir.resolve("serve.err").toFile())
-            .start();
+        Served.start(dir, "serve", "--read-only", "--listen", "unix:" + sock, vhd(vdi));
     try {
-      Path out = dir.resolve("serve.out");
-      for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
-        assertThat(server.isAlive()).as(Files.readString(dir.resolve("serve.err"))).isTrue();
-        Thread.sleep(50);
-      }
       String uri = "nbd+unix:///" + vdi + ".vhd?socket=" + sock;
       List<String> dirty = new ArrayList<>();
       for (String line :
@@ -333,22 +317,7 @@ class IncrementalBackupIT {
     assertThat(before.get("changed-blocks").asLong()).isEqualTo(1);
 
     Path sock = dir.resolve("w.sock");
-    Process server =
-        new ProcessBuilder(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "serve",
-                "--listen",
-                "unix:" + sock,
-                vhd(vdi))
-            .redirectOutput(dir.resolve("w.out").toFile())
-            .redirectError(dir.resolve("w.err").toFile())
-            .start();
-    Path out = dir.resolve("w.out");
-    for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
-      Thread.sleep(50);
-    }
+    Process server = Served.start(dir, "w", "--listen", "unix:" + sock, vhd(vdi));
     Proc.ok(
         dir,
         "qemu-io",

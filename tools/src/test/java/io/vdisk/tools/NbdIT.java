@@ -41,23 +41,10 @@ class NbdIT {
   }
 
   private Process serve(String... args) throws Exception {
-    List<String> cmd =
-        new ArrayList<>(List.of("java", "-jar", jar(), "serve", "--listen", "unix:" + sock()));
-    cmd.addAll(Arrays.asList(args));
-    server =
-        new ProcessBuilder(cmd)
-            .directory(dir.toFile())
-            .redirectOutput(dir.resolve("serve.out").toFile())
-            .redirectError(dir.resolve("serve.err").toFile())
-            .start();
-    // ready once it prints its exports' URIs (after it listens; a dead server's socket file may
-    // be there already)
-    Path out = dir.resolve("serve.out");
-    for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
-      assertThat(server.isAlive()).as(Files.readString(dir.resolve("serve.err"))).isTrue();
-      Thread.sleep(50);
-    }
-    assertThat(Files.readString(out)).startsWith("nbd+unix:///");
+    List<String> all = new ArrayList<>(List.of("--listen", "unix:" + sock()));
+    all.addAll(Arrays.asList(args));
+    server = Served.start(dir, "serve", all.toArray(new String[0]));
+    assertThat(Files.readString(dir.resolve("serve.out"))).startsWith("nbd+unix:///");
     assertThat(sock()).exists();
     return server;
   }
@@ -293,25 +280,15 @@ class NbdIT {
     Files.copy(server.resolve("ca-cert.pem"), client.resolve("ca-cert.pem"));
 
     this.server =
-        new ProcessBuilder(
-                "java",
-                "-jar",
-                jar(),
-                "serve",
-                "--listen",
-                "tcp:127.0.0.1:0",
-                "--tls-creds",
-                server.toString(),
-                f("a.vhd"))
-            .directory(dir.toFile())
-            .redirectOutput(dir.resolve("serve.out").toFile())
-            .redirectError(dir.resolve("serve.err").toFile())
-            .start();
+        Served.start(
+            dir,
+            "serve",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--tls-creds",
+            server.toString(),
+            f("a.vhd"));
     Path out = dir.resolve("serve.out");
-    for (int i = 0; i < 600 && (!Files.exists(out) || Files.size(out) == 0); i++) {
-      assertThat(this.server.isAlive()).as(Files.readString(dir.resolve("serve.err"))).isTrue();
-      Thread.sleep(50);
-    }
     String uri = Files.readString(out).trim().split("\\s+", -1)[0];
     assertThat(uri).startsWith("nbds://127.0.0.1:").endsWith("/a.vhd");
     String port = uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
