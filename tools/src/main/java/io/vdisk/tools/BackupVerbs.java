@@ -20,10 +20,8 @@ final class BackupVerbs {
   @Command(
       name = "backup",
       description = {
-        "Back vm= up into to=DIR/<vm-uuid>/: the first run a full VHD per disk, each later run",
-        "a delta VHD over the run before (the VM's disks are snapshotted; the previous run's",
-        "snapshots are kept until then). keep=N (or --keep N) merges the oldest runs into the",
-        "full one until N remain. Prints the run's manifest name.",
+        "Back a VM up into a directory (full, then deltas).",
+        "vm= into to=DIR/<vm-uuid>/. The first run writes a full VHD per disk, each later run a delta VHD over the run before (the VM's disks are snapshotted; the previous run's snapshots are kept until then). keep=N (or --keep N) merges the oldest runs into the full one until N remain. Prints the run's manifest name.",
         "Example: vdisk backup vm=web1 to=/mnt/backups keep=7"
       })
   static final class Backup extends XeCommand {
@@ -79,9 +77,9 @@ final class BackupVerbs {
   @Command(
       name = "restore",
       description = {
-        "Restore a VM backed up in from=DIR/<vm-uuid> into the SR as a new VM (at=TIME: that",
-        "run, default the latest; new-name-label=, default the VM's name); prints its UUID.",
-        "Example: vdisk restore from=/mnt/backups/$vm at=20261201T170812Z"
+        "Restore a backed-up VM into the SR as a new VM.",
+        "from=DIR/<vm-uuid>; at=TIME: that run, default the latest; new-name-label=, default the VM's name. Prints the new VM's UUID.",
+        "Example: vdisk restore from=/mnt/backups/$vm at=20261201T171352Z"
       })
   static final class Restore extends XeCommand {
     @Override
@@ -98,7 +96,10 @@ final class BackupVerbs {
 
   @Command(
       name = "backup-list",
-      description = "List the runs backed up in from=DIR/<vm-uuid>: time, disks, full or delta.")
+      description = {
+        "List the backup runs of a VM's directory.",
+        "from=DIR/<vm-uuid>: each run's time, disks, and whether it is full or a delta."
+      })
   static final class BackupList extends XeCommand {
     @Override
     Set<String> keys() {

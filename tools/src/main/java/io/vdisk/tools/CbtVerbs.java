@@ -21,8 +21,8 @@ final class CbtVerbs {
   @Command(
       name = "vdi-enable-cbt",
       description = {
-        "Start changed-block tracking for uuid=: a <uuid>.cbtlog beside its VHD, in blktap's",
-        "format, that every vdisk writer of the VDI updates and each snapshot carries on."
+        "Start changed-block tracking for uuid=.",
+        "A <uuid>.cbtlog beside its VHD, in blktap's format, that every vdisk writer of the VDI updates and each snapshot carries on."
       })
   static final class EnableCbt extends XeCommand {
     @Override
@@ -54,8 +54,8 @@ final class CbtVerbs {
   @Command(
       name = "vdi-data-destroy",
       description = {
-        "Remove the data of snapshot uuid= and keep its changed-block log (type cbt_metadata),",
-        "so change lists from it still work; vdi-destroy removes it whole."
+        "Remove a snapshot's data, keep its CBT log.",
+        "The VDI stays as type cbt_metadata, so change lists from it still work; vdi-destroy removes it whole."
       })
   static final class DataDestroy extends XeCommand {
     @Override
@@ -73,10 +73,9 @@ final class CbtVerbs {
   @Command(
       name = "vdi-list-changed-blocks",
       description = {
-        "The 64 KiB blocks where vdi-to-uuid= may differ from vdi-from-uuid= (a snapshot and a",
-        "later snapshot or the VDI): base64, one bit per block, block 0 the high bit of byte 0,",
-        "as xapi's VDI.list_changed_blocks; --json adds extents, sizes and where it came from.",
-        "From the chains (exact, no data read) when both VDIs have data, else the CBT logs.",
+        "The 64 KiB blocks changed between two VDIs.",
+        "vdi-from-uuid= and vdi-to-uuid= name them:",
+        "A snapshot and a later snapshot or the VDI, in either order. Printed as xapi's VDI.list_changed_blocks: base64, one bit per block, block 0 the high bit of byte 0; --json adds extents, exact (sector) extents, sizes and where it came from. From the chains (exact, no data read) when both VDIs have data, else from the CBT logs.",
         "Example: vdisk vdi-list-changed-blocks vdi-from-uuid=SNAP vdi-to-uuid=VDI --json"
       })
   static final class ListChangedBlocks extends XeCommand {

@@ -290,10 +290,8 @@ final class SrVerbs {
   @Command(
       name = "vdi-import",
       description = {
-        "Replace the contents of uuid= with filename= (- or a pipe: read as a stream;",
-        "format=raw|vhd, default raw), whole. A differencing VHD (a delta from vdi-export",
-        "base=) is applied instead: only its own sectors are written, onto a VDI that holds",
-        "its parent (the image last imported, or force=true)."
+        "Replace uuid='s contents, or apply a delta VHD.",
+        "filename=- or a pipe is read as a stream; format=raw|vhd, default raw; the contents are replaced whole. A differencing VHD (a delta from vdi-export base=) is applied instead: only its own sectors are written, onto a VDI that holds its parent (the image last imported into it, or force=true)."
       })
   static final class VdiImport extends XeCommand {
     @Override
@@ -336,13 +334,9 @@ final class SrVerbs {
   @Command(
       name = "vdi-export",
       description = {
-        "Write the contents of uuid= to a new filename= (- for stdout; format=raw|vhd,",
-        "default raw; a file is sparse). A VHD's footer UUID is the VDI's UUID.",
-        "With base=SNAPSHOT (one of the VDI's snapshots): only what changed since it, as a",
-        "differencing VHD whose parent is ./SNAPSHOT.vhd (a full export of the snapshot saved",
-        "under that name), or format=raw: a sparse file holding only the changed ranges",
-        "(--json lists them). Example: vdisk vdi-export uuid=VDI base=SNAP format=vhd",
-        "filename=delta.vhd"
+        "Write uuid='s contents, or a delta, to filename=.",
+        "filename=- is stdout; format=raw|vhd, default raw; a file is sparse. A VHD's footer UUID is the VDI's UUID. With base=SNAPSHOT (one of the VDI's snapshots): only what changed since it, as a differencing VHD whose parent is ./SNAPSHOT.vhd (a full export of the snapshot saved under that name), or with format=raw a sparse file holding only the changed ranges (--json lists them).",
+        "Example: vdisk vdi-export uuid=VDI base=SNAP format=vhd filename=delta.vhd"
       })
   static final class VdiExport extends XeCommand {
     @Override
