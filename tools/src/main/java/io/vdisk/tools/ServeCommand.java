@@ -143,7 +143,7 @@ final class ServeCommand extends VdiskCommand {
           if (labels.get(v.name()) == 1 && !v.name().isEmpty()) {
             names.add(v.name());
           }
-          exports.add(new NbdExport(names, v.name(), d, ro, dirty(sr, v.uuid(), d)));
+          exports.add(new NbdExport(names, v.name(), d, ro, dirty(sr, vdis, v.uuid(), d)));
         }
       }
       return;
@@ -159,19 +159,21 @@ final class ServeCommand extends VdiskCommand {
     try (StorageRepository sr =
         StorageRepository.open(s.toAbsolutePath().normalize().getParent(), false, "serve")) {
       VirtualDisk d = sr.openVdi(vdi.get(), readOnly, "serve");
-      exports.add(new NbdExport(names, file, d, readOnly, dirty(sr, vdi.get(), d)));
+      exports.add(new NbdExport(names, file, d, readOnly, dirty(sr, sr.vdis(), vdi.get(), d)));
     }
   }
 
   /**
-   * A dirty bitmap per snapshot of {@code vdi}, named by the snapshot's UUID: the sectors changed
-   * since it, as vdi-list-changed-blocks finds them (from the chains, else the CBT logs). A
-   * snapshot whose changes are unknown (an inconsistent log) is left out, with a warning.
+   * A dirty bitmap per snapshot of {@code vdi} among {@code vdis} (the SR's list, read once for
+   * every export), named by the snapshot's UUID: the sectors changed since it, as
+   * vdi-list-changed-blocks finds them (from the chains, else the CBT logs). A snapshot whose
+   * changes are unknown (an inconsistent log) is left out, with a warning.
    */
   private Map<String, org.roaringbitmap.RoaringBitmap> dirty(
-      StorageRepository sr, String vdi, VirtualDisk d) throws IOException {
+      StorageRepository sr, List<StorageRepository.VdiView> vdis, String vdi, VirtualDisk d)
+      throws IOException {
     Map<String, org.roaringbitmap.RoaringBitmap> out = new java.util.LinkedHashMap<>();
-    for (StorageRepository.VdiView v : sr.vdis()) {
+    for (StorageRepository.VdiView v : vdis) {
       if (!v.snapshot() || !vdi.equals(sr.snapshotOf(v.uuid()))) {
         continue;
       }

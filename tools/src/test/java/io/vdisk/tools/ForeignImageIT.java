@@ -77,6 +77,49 @@ class ForeignImageIT {
     assertEveryToolReads(img, model);
   }
 
+  /**
+   * A delta imported onto a VDI that XenServer made (the tapdisk image adopted by sr-create):
+   * written in place into its partial-bitmap blocks, and read back by every tool.
+   */
+  @Test
+  void deltaImportIntoPartialBitmapBlocksIsReadByEveryTool() throws Exception {
+    String src = dir.resolve("src").toString();
+    Cli.run("sr-create", "--sr", src).ok();
+    String vdi =
+        Cli.run("vdi-create", "--sr", src, "name-label=d", "virtual-size=8MiB").ok().out().trim();
+    String snap = Cli.run("vdi-snapshot", "--sr", src, "uuid=" + vdi).ok().out().trim();
+    String leaf = Path.of(src).resolve(vdi + ".vhd").toString();
+    Cli.run("io", leaf, "-c", "write -P 0x51 0 4K", "-c", "write -P 0x52 4M+8K 4K").ok();
+    Path delta = dir.resolve("delta.vhd");
+    Cli.run(
+            "vdi-export",
+            "--sr",
+            src,
+            "uuid=" + vdi,
+            "base=" + snap,
+            "format=vhd",
+            "filename=" + delta)
+        .ok();
+
+    Path xen = Files.createDirectories(dir.resolve("xen"));
+    String target = java.util.UUID.randomUUID().toString();
+    Path img = xen.resolve(target + ".vhd");
+    byte[] model = tapImage(img);
+    Cli.run("sr-create", "--sr", xen.toString()).ok();
+    Cli.run(
+            "vdi-import",
+            "--sr",
+            xen.toString(),
+            "uuid=" + target,
+            "filename=" + delta,
+            "format=vhd",
+            "force=true")
+        .ok();
+    Arrays.fill(model, 0, 4096, (byte) 0x51); // over block 0's clear sectors
+    Arrays.fill(model, 4 * MIB + 8192, 4 * MIB + 12288, (byte) 0x52); // beside block 2's run
+    assertEveryToolReads(img, model);
+  }
+
   @Test
   void fuseWritesIntoPartialBitmapBlocksAreReadByEveryTool() throws Exception {
     Path img = dir.resolve("tap.vhd");

@@ -162,22 +162,16 @@ public final class Vdis {
         b.setHidden(true);
       }
     }
-    Cbt.guarded(
+    recordNewLeaf(
         sr,
-        Cbt.neighbours(sr, op.vdi()),
-        () -> {
-          if (op.snapshot()) {
-            Cbt.snapshotted(sr, op.vdi(), op.neu());
-          }
-          sr.catalog()
-              .transaction(
-                  () -> {
-                    sr.catalog()
-                        .putVdi(
-                            new Catalog.Vdi(op.base(), "base copy", "", true, false, null, false));
-                    putNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description());
-                  });
-        });
+        op.vdi(),
+        op.neu(),
+        op.snapshot(),
+        op.name(),
+        op.description(),
+        () ->
+            sr.catalog()
+                .putVdi(new Catalog.Vdi(op.base(), "base copy", "", true, false, null, false)));
   }
 
   /**
@@ -226,19 +220,7 @@ public final class Vdis {
     if (!Files.exists(sr.file(op.neu()))) {
       Snapshots.createChild(sr.provider(), sr.file(op.parent()), sr.file(op.neu()));
     }
-    Cbt.guarded(
-        sr,
-        Cbt.neighbours(sr, op.vdi()),
-        () -> {
-          if (op.snapshot()) {
-            Cbt.snapshotted(sr, op.vdi(), op.neu());
-          }
-          sr.catalog()
-              .transaction(
-                  () ->
-                      putNewLeaf(
-                          sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description()));
-        });
+    recordNewLeaf(sr, op.vdi(), op.neu(), op.snapshot(), op.name(), op.description(), () -> {});
   }
 
   /** Undoes a snapshot or clone whose new leaf has no row yet: its file and log go. */
@@ -247,6 +229,35 @@ public final class Vdis {
       Cbt.destroying(sr, op.neu());
     }
     forgetNew(sr, op.neu());
+  }
+
+  /**
+   * The last steps of a snapshot or clone, undone together if they fail: a snapshot's CBT log
+   * rotation, then in one transaction {@code rows} and the new leaf's row.
+   */
+  private static void recordNewLeaf(
+      StorageRepository sr,
+      String vdi,
+      String neu,
+      boolean snapshot,
+      String name,
+      String description,
+      Catalog.Work rows)
+      throws IOException {
+    Cbt.guarded(
+        sr,
+        Cbt.neighbours(sr, vdi),
+        () -> {
+          if (snapshot) {
+            Cbt.snapshotted(sr, vdi, neu);
+          }
+          sr.catalog()
+              .transaction(
+                  () -> {
+                    rows.run();
+                    putNewLeaf(sr, vdi, neu, snapshot, name, description);
+                  });
+        });
   }
 
   /** The catalog row of a new leaf made by a snapshot or clone. */
