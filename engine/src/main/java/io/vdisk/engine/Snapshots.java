@@ -26,15 +26,100 @@ public final class Snapshots {
 
   public static void createChild(StorageProvider provider, Path parent, Path child)
       throws IOException {
+    createChild(provider, parent, child, UUID.randomUUID());
+  }
+
+  /** As above, the child's footer UUID given (commit keeps the emptied image's). */
+  public static void createChild(StorageProvider provider, Path parent, Path child, UUID id)
+      throws IOException {
     try (DiskChain p = DiskChain.open(parent, true, provider)) {
       VhdImage top = p.leaf();
       int bs = top.isFixed() ? VhdLayout.DEFAULT_BLOCK_SIZE : top.blockSize();
       VhdCreator.Spec spec =
-          new VhdCreator.Spec(
-              DiskType.DIFFERENCING, top.size(), bs, UUID.randomUUID(), Instant.now());
+          new VhdCreator.Spec(DiskType.DIFFERENCING, top.size(), bs, id, Instant.now());
       VhdCreator.createDifferencing(
           provider, child, spec, VhdCreator.linkTo(child, parent, top.footer()));
     }
+  }
+
+  /**
+   * qemu-img rebase: points the differencing image {@code child} at {@code newBase}. Safe (the
+   * default, {@code unsafe} false): first every sector where what {@code child} reads now differs
+   * from what {@code newBase} holds is written into {@code child} (only 2 MiB pieces where either
+   * side has data are compared), so it reads exactly the same afterwards; unsafe: only the link
+   * changes, as {@code qemu-img rebase -u} and {@code vhd-util modify -p} do. The data is flushed
+   * before the link is rewritten ({@link VhdParent#relink}), so a crash at any point leaves {@code
+   * child} reading as before. Refused for a non-differencing image, a new base of another size, and
+   * a new base whose chain holds {@code child}. Returns the bytes written.
+   */
+  public static long rebase(Path child, Path newBase, boolean unsafe, Progress progress)
+      throws IOException {
+    Path c = child.toAbsolutePath().normalize();
+    try (DiskChain base = DiskChain.open(newBase, true, StorageProvider.FILES)) {
+      for (Path p : base.paths()) {
+        if (p.toAbsolutePath().normalize().equals(c)) {
+          throw new IOException(newBase + ": its chain holds " + child + " (a parent loop)");
+        }
+      }
+      try (DiskChain chain =
+          DiskChain.open(
+              c, StorageProvider.Access.WRITE, StorageProvider.FILES, null, WriteRule.Grant.USER)) {
+        if (!chain.leaf().isDifferencing()) {
+          throw new IOException(child + " is not a differencing image; nothing to rebase");
+        }
+        if (base.size() != chain.size()) {
+          throw new IOException(
+              newBase + " has " + base.size() + " bytes, " + child + " " + chain.size());
+        }
+        long written = unsafe ? 0 : copyDifferences(chain, base, progress);
+        chain.flush();
+        VhdCreator.ParentLink link = VhdCreator.linkTo(c, newBase, base.leaf().footer());
+        io.vdisk.engine.image.VhdParent.relink(
+            chain.leaf(), link.uuid(), link.timestamp(), link.name(), link.relativePath());
+        return written;
+      }
+    }
+  }
+
+  /** Writes into {@code chain}'s leaf each run of sectors where it reads unlike {@code base}. */
+  private static long copyDifferences(DiskChain chain, DiskChain base, Progress progress)
+      throws IOException {
+    long size = chain.size();
+    int piece = VhdLayout.DEFAULT_BLOCK_SIZE;
+    java.util.BitSet touched = new java.util.BitSet();
+    for (VirtualDisk d : new VirtualDisk[] {chain, base}) {
+      for (Extent e : d.extents(0, size)) {
+        if (e.kind() == Extent.Kind.DATA) {
+          touched.set((int) (e.offset() / piece), (int) ((e.end() - 1) / piece) + 1);
+        }
+      }
+    }
+    java.nio.ByteBuffer now = java.nio.ByteBuffer.allocate(piece);
+    java.nio.ByteBuffer want = java.nio.ByteBuffer.allocate(piece);
+    long written = 0;
+    for (int i = touched.nextSetBit(0); i >= 0; i = touched.nextSetBit(i + 1)) {
+      long pos = (long) i * piece;
+      int n = (int) Math.min(piece, size - pos);
+      now.clear().limit(n);
+      want.clear().limit(n);
+      chain.read(pos, now);
+      base.read(pos, want);
+      int run = -1;
+      for (int s = 0; s <= n; s += VhdLayout.SECTOR) {
+        boolean differs =
+            s < n && now.slice(s, VhdLayout.SECTOR).mismatch(want.slice(s, VhdLayout.SECTOR)) >= 0;
+        if (differs && run < 0) {
+          run = s;
+        } else if (!differs && run >= 0) {
+          chain.write(pos + run, now.slice(run, s - run));
+          written += s - run;
+          run = -1;
+        }
+      }
+      progress.update(pos + n, size);
+    }
+    progress.update(size, size);
+    return written;
   }
 
   /**

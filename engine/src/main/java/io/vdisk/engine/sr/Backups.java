@@ -113,7 +113,7 @@ public final class Backups {
                 && Files.exists(vdiDir.resolve(prev.file()));
         if (delta) {
           bytes +=
-              Deltas.export(sr, snap, prev.snapshot(), prev.file(), file, false, Progress.NONE)
+              Deltas.export(sr, snap, prev.snapshot(), prev.file(), file, false, sr.progress())
                   .bytes();
         } else {
           bytes += Vdis.exportTo(sr, snap, file, Converter.Target.VHD).dataBytes();

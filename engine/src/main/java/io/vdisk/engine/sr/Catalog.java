@@ -99,6 +99,7 @@ final class Catalog implements AutoCloseable {
               "CREATE TABLE IF NOT EXISTS vdi_config (vdi TEXT NOT NULL REFERENCES vdi(uuid)"
                   + " ON DELETE CASCADE, key TEXT NOT NULL, value TEXT NOT NULL,"
                   + " PRIMARY KEY (vdi, key))");
+          s.execute("CREATE TABLE IF NOT EXISTS sr (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
         }
       }
       return new Catalog(c);
@@ -205,6 +206,39 @@ final class Catalog implements AutoCloseable {
     }
   }
 
+  // ---- the SR's own record -------------------------------------------------------------------
+
+  /**
+   * A field of the SR's record ({@code uuid}, {@code name-label}, {@code name-description}), or
+   * null (also for a catalog made before the table existed and opened read-only).
+   */
+  String srField(String key) throws IOException {
+    try {
+      return query("SELECT value FROM sr WHERE key = ?", r -> r.getString(1), key).stream()
+          .findFirst()
+          .orElse(null);
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).contains("no such table")) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  /** Sets a field of the SR's record; {@code onlyIfAbsent} keeps a value already there. */
+  void putSrField(String key, String value, boolean onlyIfAbsent) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            onlyIfAbsent
+                ? "INSERT INTO sr (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING"
+                : "INSERT INTO sr (key, value) VALUES (?, ?)"
+                    + " ON CONFLICT(key) DO UPDATE SET value = excluded.value")) {
+      ps.setString(1, key);
+      ps.setString(2, value);
+      ps.executeUpdate();
+    }
+  }
+
   private static Vdi vdiOf(ResultSet r) throws SQLException {
     return new Vdi(
         r.getString("uuid"),
@@ -282,6 +316,10 @@ final class Catalog implements AutoCloseable {
       ps.setString(6, v.mode());
       ps.executeUpdate();
     }
+  }
+
+  void deleteVbd(String uuid) throws SQLException {
+    update("DELETE FROM vbd WHERE uuid = ?", uuid);
   }
 
   private static Vbd vbdOf(ResultSet r) throws SQLException {

@@ -85,6 +85,16 @@ final class OpFields {
     return out;
   }
 
+  /** A revert's replaced VBDs and VDIs: {@code old.%d.vbd} and {@code old.%d.vdi}. */
+  List<SrOp.Disk> oldDisks() throws SrOp.MalformedRecord {
+    int n = count("olds");
+    List<SrOp.Disk> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new SrOp.Disk(uuid("old." + i + ".vbd"), uuid("old." + i + ".vdi"), null, null));
+    }
+    return out;
+  }
+
   /** {@code disk.%d.vdi} for {@code disks} entries, or {@code file.1..} until the first gap. */
   List<String> vdis(String format) throws SrOp.MalformedRecord {
     List<String> out = new ArrayList<>();

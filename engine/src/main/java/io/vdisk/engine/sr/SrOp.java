@@ -33,6 +33,7 @@ sealed interface SrOp
         SrOp.VdiDestroy,
         SrOp.VmDisks,
         SrOp.VmUninstall,
+        SrOp.VmRevert,
         SrOp.XvaImport {
 
   /** The record's {@code op} value. */
@@ -83,6 +84,7 @@ sealed interface SrOp
       case "vm-copy" -> new VmCopy(f.uuid("vm"), f.uuid("new"), f.opt("name"), f.disks());
       case "vm-snapshot" -> new VmSnapshot(f.uuid("vm"), f.uuid("new"), f.opt("name"), f.disks());
       case "vm-uninstall" -> new VmUninstall(f.uuid("vm"), f.vdis("disk.%d.vdi"), f.vmRow());
+      case "vm-revert" -> new VmRevert(f.uuid("vm"), f.uuid("snapshot"), f.disks(), f.oldDisks());
       case "xva-import" -> new XvaImport(f.vdis("file.%d"));
       default -> throw new MalformedRecord("unknown operation '" + op + "'");
     };
@@ -347,6 +349,48 @@ sealed interface SrOp
     @Override
     public void rollBack(StorageRepository sr) throws IOException {
       Vms.undoUninstall(sr, this);
+    }
+  }
+
+  /**
+   * snapshot-revert: {@code disks} are the snapshot's (VBD, VDI) with the UUIDs of their clones and
+   * new VBDs on {@code vm}; {@code old} the VM's VBDs and VDIs it replaces.
+   */
+  record VmRevert(String vm, String snapshot, List<Disk> disks, List<Disk> old) implements SrOp {
+    @Override
+    public String op() {
+      return "vm-revert";
+    }
+
+    @Override
+    public Map<String, String> encode() {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("vm", vm);
+      m.put("snapshot", snapshot);
+      for (int i = 0; i < disks.size(); i++) {
+        Disk d = disks.get(i);
+        m.put("disk." + i + ".vbd", d.vbd());
+        m.put("disk." + i + ".vdi", d.vdi());
+        m.put("disk." + i + ".new-vdi", d.newVdi());
+        m.put("disk." + i + ".new-vbd", d.newVbd());
+      }
+      m.put("disks", "" + disks.size());
+      for (int i = 0; i < old.size(); i++) {
+        m.put("old." + i + ".vbd", old.get(i).vbd());
+        m.put("old." + i + ".vdi", old.get(i).vdi());
+      }
+      m.put("olds", "" + old.size());
+      return m;
+    }
+
+    @Override
+    public void apply(StorageRepository sr) throws IOException {
+      Vms.applyRevert(sr, this);
+    }
+
+    @Override
+    public void rollBack(StorageRepository sr) throws IOException {
+      Vms.undoRevert(sr, this);
     }
   }
 

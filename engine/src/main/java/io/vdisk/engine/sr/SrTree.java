@@ -32,7 +32,8 @@ final class SrTree {
       long virtualSize,
       long physicalSize,
       int allocatedBlocks,
-      String problem) {
+      String problem,
+      java.time.Instant created) {
     boolean differencing() {
       return parentFooterUuid != null;
     }
@@ -84,9 +85,11 @@ final class SrTree {
                   img.size(),
                   img.fileSize(),
                   img.allocatedBlocks(),
-                  null));
+                  null,
+                  io.vdisk.vhd.VhdTime.toInstant(img.footer().timestamp())));
         } catch (IOException e) {
-          nodes.put(vdi, new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage()));
+          nodes.put(
+              vdi, new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage(), null));
         }
       }
     }

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * A storage repository as XenServer lays out a file SR: {@code <vdi-uuid>.vhd} files, plus {@code
@@ -38,6 +39,7 @@ public final class StorageRepository implements Closeable {
   private final SrJournal journal;
   private final boolean writable;
   private final List<String> warnings = new ArrayList<>();
+  private io.vdisk.engine.Progress progress = io.vdisk.engine.Progress.NONE;
 
   private StorageRepository(
       Path dir, StorageProvider provider, SrLock lock, Catalog catalog, boolean writable) {
@@ -106,6 +108,7 @@ public final class StorageRepository implements Closeable {
       StorageRepository sr = new StorageRepository(d, provider, lock, catalog, forChanges);
       if (forChanges) {
         sr.recover();
+        sr.ensureIdentity();
       }
       return sr;
     } catch (IOException | RuntimeException e) {
@@ -118,6 +121,115 @@ public final class StorageRepository implements Closeable {
 
   public Path dir() {
     return dir;
+  }
+
+  /**
+   * Where long work of this SR's verbs (copies, imports, exports) reports its progress: bytes of
+   * the virtual disks done of the total. Recovery of a dead command's work reports nothing.
+   */
+  public void setProgress(io.vdisk.engine.Progress progress) {
+    this.progress = progress == null ? io.vdisk.engine.Progress.NONE : progress;
+  }
+
+  io.vdisk.engine.Progress progress() {
+    return progress;
+  }
+
+  // ---- the SR's own record ------------------------------------------------------------------
+
+  /** What sr-list shows of the SR, with xe's field meanings for a file SR. */
+  public record SrView(
+      String uuid,
+      String name,
+      String description,
+      Path location,
+      long physicalSize,
+      long physicalUtilisation,
+      long virtualAllocation) {}
+
+  /**
+   * Gives an SR made before SRs had a record its UUID and name, once, at the first open for
+   * changes: a directory named by a UUID (XenServer mounts a file SR at {@code
+   * /var/run/sr-mount/<sr-uuid>}) keeps that UUID.
+   */
+  private void ensureIdentity() throws IOException {
+    if (catalog.srField("uuid") != null && catalog.srField("name-label") != null) {
+      return;
+    }
+    String base = dir.getFileName() == null ? "/" : dir.getFileName().toString();
+    String uuid =
+        isUuid(base) ? base.toLowerCase(java.util.Locale.ROOT) : UUID.randomUUID().toString();
+    catalog.transaction(
+        () -> {
+          catalog.putSrField("uuid", uuid, true);
+          catalog.putSrField("name-label", base, true);
+          catalog.putSrField("name-description", "", true);
+        });
+  }
+
+  private static boolean isUuid(String s) {
+    return s.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  }
+
+  /**
+   * The SR's UUID; an SR made by an earlier version and never opened for changes since has none yet
+   * (null).
+   */
+  public String uuid() throws IOException {
+    return catalog.srField("uuid");
+  }
+
+  /** The SR's record: name, and the file system's size and use as a file SR reports them. */
+  public SrView view() throws IOException {
+    java.nio.file.FileStore store = Files.getFileStore(dir);
+    long virtual = 0;
+    for (VdiView v : vdis()) {
+      if (v.managed()) {
+        virtual += v.virtualSize();
+      }
+    }
+    String description = catalog.srField("name-description");
+    return new SrView(
+        uuid(),
+        catalog.srField("name-label"),
+        description == null ? "" : description,
+        dir,
+        store.getTotalSpace(),
+        store.getTotalSpace() - store.getUnallocatedSpace(),
+        virtual);
+  }
+
+  /** sr-param-set / sr-create: the SR's name-label and name-description. */
+  public void setNames(String name, String description) throws IOException {
+    requireWritable();
+    catalog.transaction(
+        () -> {
+          if (name != null) {
+            catalog.putSrField("name-label", name, false);
+          }
+          if (description != null) {
+            catalog.putSrField("name-description", description, false);
+          }
+        });
+  }
+
+  /**
+   * Refuses a verb given {@code sr-uuid=} (or sr-scan's {@code uuid=}) of another SR than the one
+   * it opened: a script aimed at one SR must never change another.
+   */
+  public void requireUuid(String expected) throws IOException {
+    String mine = uuid();
+    if (!expected.equalsIgnoreCase(String.valueOf(mine))) {
+      throw new SrException(
+          SrException.Kind.NOT_FOUND,
+          "SR "
+              + dir
+              + " has uuid "
+              + (mine == null ? "<none yet: open it for a change first>" : mine)
+              + ", not "
+              + io.vdisk.engine.io.Printable.of(expected)
+              + " (--sr or $VDISK_SR names the SR)");
+    }
   }
 
   Path file(String vdi) {
@@ -156,7 +268,10 @@ public final class StorageRepository implements Closeable {
       List<String> vms,
       String problem,
       boolean cbtEnabled,
-      String type) {}
+      String type,
+      List<String> vbds,
+      String snapshotOf,
+      java.time.Instant created) {}
 
   public List<VdiView> vdis() throws IOException {
     SrTree tree = SrTree.read(dir);
@@ -165,9 +280,11 @@ public final class StorageRepository implements Closeable {
     for (Catalog.Vdi v : catalog.vdis()) {
       SrTree.Node n = tree.node(v.uuid());
       List<String> vms = new ArrayList<>();
+      List<String> vbdUuids = new ArrayList<>();
       for (Catalog.Vbd b : vbds) {
         if (b.vdi().equals(v.uuid())) {
           vms.add(b.vm());
+          vbdUuids.add(b.uuid());
         }
       }
       boolean cbt = Cbt.enabled(this, v.uuid());
@@ -192,7 +309,10 @@ public final class StorageRepository implements Closeable {
               vms,
               metadataOnly ? null : n == null ? "file missing" : n.problem(),
               cbt,
-              metadataOnly ? "cbt_metadata" : "user"));
+              metadataOnly ? "cbt_metadata" : "user",
+              vbdUuids,
+              v.snapshotOf(),
+              n == null ? null : n.created()));
     }
     return out;
   }

@@ -83,6 +83,57 @@ public final class Vdis {
                             uuid, name, desc, ro, v.snapshot(), v.snapshotOf(), v.managed())));
   }
 
+  /**
+   * vdi-introduce: a record for a {@code <uuid>.vhd} the SR holds and the catalog does not know
+   * (copied in by hand, or forgotten); a hidden file becomes a base copy, as sr-scan does it.
+   */
+  public static void introduce(StorageRepository sr, String uuid, String name, String description)
+      throws IOException {
+    sr.requireWritable();
+    if (sr.catalog().vdi(uuid).isPresent()) {
+      throw new SrException(SrException.Kind.INVALID, "VDI " + uuid + " is already in the catalog");
+    }
+    SrTree.Node n = SrTree.read(sr.dir()).node(uuid);
+    if (n == null) {
+      throw new SrException(
+          SrException.Kind.NOT_FOUND, "the SR holds no file " + uuid + ".vhd to introduce");
+    }
+    if (n.problem() != null) {
+      throw new SrException(SrException.Kind.INVALID, uuid + ".vhd: " + n.problem());
+    }
+    String label = name != null ? name : n.hidden() ? "base copy" : uuid;
+    sr.catalog()
+        .transaction(
+            () ->
+                sr.catalog()
+                    .putVdi(
+                        new Catalog.Vdi(
+                            uuid,
+                            label,
+                            description == null ? "" : description,
+                            n.hidden(),
+                            false,
+                            null,
+                            !n.hidden())));
+  }
+
+  /**
+   * vdi-forget: the VDI's record goes, its file stays (the next sr-scan or vdi-introduce brings it
+   * back); refused while a VM uses it.
+   */
+  public static void forget(StorageRepository sr, String uuid) throws IOException {
+    sr.requireWritable();
+    sr.record(uuid);
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vdi().equals(uuid)) {
+        throw new SrException(
+            SrException.Kind.IN_USE,
+            "VDI " + uuid + " is in use by VM " + b.vm() + " (" + b.device() + ")");
+      }
+    }
+    sr.catalog().transaction(() -> sr.catalog().deleteVdi(uuid));
+  }
+
   /** vdi-snapshot: a read-only point-in-time copy; returns its UUID. */
   public static String snapshot(StorageRepository sr, String uuid) throws IOException {
     return snapshotOrClone(sr, uuid, true, UUID.randomUUID().toString(), null);
@@ -295,7 +346,7 @@ public final class Vdis {
     if (!Files.exists(sr.file(op.neu()))) {
       try (DiskChain src = sr.chain(op.vdi(), true)) {
         Converter.convert(
-            sr.provider(), src, sr.file(op.neu()), Converter.Target.VHD, Progress.NONE);
+            sr.provider(), src, sr.file(op.neu()), Converter.Target.VHD, sr.progress());
       }
     }
     sr.catalog()
@@ -406,7 +457,7 @@ public final class Vdis {
                   SrException.Kind.INVALID,
                   source + " holds " + src.size() + " bytes; VDI " + uuid + " has " + out.size());
             }
-            Converter.copy(src, out, Progress.NONE);
+            Converter.copy(src, out, sr.progress());
           }
         },
         format == Disks.Format.VHD ? footerUuid(source) : null);
@@ -490,7 +541,7 @@ public final class Vdis {
       StorageRepository sr, String uuid, Path target, Converter.Target format) throws IOException {
     try (VirtualDisk c = sr.openVdi(uuid, true, "vdi-export")) {
       return Converter.convert(
-          StorageProvider.FILES, c, target, format, Progress.NONE, UUID.fromString(uuid));
+          StorageProvider.FILES, c, target, format, sr.progress(), UUID.fromString(uuid));
     }
   }
 

@@ -37,7 +37,8 @@ public final class Vms {
       boolean template,
       boolean snapshot,
       String snapshotOf,
-      List<Disk> disks) {}
+      List<Disk> disks,
+      java.time.Instant snapshotTime) {}
 
   public static String create(
       StorageRepository sr, String name, String description, int vcpus, long memory)
@@ -108,14 +109,30 @@ public final class Vms {
             + ")");
   }
 
+  /**
+   * The VMs ({@code templates} false), the templates (true: snapshots, which xapi also flags as
+   * templates, are not among them, as in xe's template-list), or every record (null).
+   */
   public static List<VmView> list(StorageRepository sr, Boolean templates) throws IOException {
     List<VmView> out = new ArrayList<>();
     List<StorageRepository.VdiView> vdis = sr.vdis();
     for (Catalog.Vm vm : sr.catalog().vms()) {
-      if (templates != null && vm.template() != templates) {
+      if (templates != null && (vm.template() != templates || (templates && vm.snapshot()))) {
         continue;
       }
       out.add(view(sr, vm, vdis));
+    }
+    return out;
+  }
+
+  /** The VM snapshots (xe's snapshot-list). */
+  public static List<VmView> snapshots(StorageRepository sr) throws IOException {
+    List<VmView> out = new ArrayList<>();
+    List<StorageRepository.VdiView> vdis = sr.vdis();
+    for (Catalog.Vm vm : sr.catalog().vms()) {
+      if (vm.snapshot()) {
+        out.add(view(sr, vm, vdis));
+      }
     }
     return out;
   }
@@ -128,12 +145,16 @@ public final class Vms {
       StorageRepository sr, Catalog.Vm vm, List<StorageRepository.VdiView> vdis)
       throws IOException {
     List<Disk> disks = new ArrayList<>();
+    java.time.Instant taken = null;
     for (Catalog.Vbd b : sr.catalog().vbds()) {
       if (!b.vm().equals(vm.uuid())) {
         continue;
       }
       StorageRepository.VdiView v =
           vdis.stream().filter(x -> x.uuid().equals(b.vdi())).findFirst().orElse(null);
+      if (vm.snapshot() && taken == null && v != null) {
+        taken = v.created(); // the snapshot's leaf was made when the snapshot was taken
+      }
       disks.add(
           new Disk(
               b.uuid(),
@@ -154,7 +175,8 @@ public final class Vms {
         vm.template(),
         vm.snapshot(),
         vm.snapshotOf(),
-        disks);
+        disks,
+        taken);
   }
 
   /** vm-param-set: name-label, name-description, VCPUs, memory, is-a-template. */
@@ -233,6 +255,143 @@ public final class Vms {
     sr.journaled(new SrOp.VmUninstall(vm.uuid(), disks, new OpFields.VmRow(vm, vbds)));
   }
 
+  /** vbd-destroy: a VM's disk record; the VDI stays. */
+  public static void destroyVbd(StorageRepository sr, String uuid) throws IOException {
+    sr.requireWritable();
+    if (sr.catalog().vbds().stream().noneMatch(b -> b.uuid().equals(uuid))) {
+      throw new SrException(SrException.Kind.NOT_FOUND, "no VBD with uuid " + uuid);
+    }
+    sr.catalog().transaction(() -> sr.catalog().deleteVbd(uuid));
+  }
+
+  /**
+   * snapshot-revert: the VM the snapshot was taken of gets clones of the snapshot's disks in place
+   * of its own (same devices, bootable and mode) and the snapshot's vCPUs and memory, as xapi's
+   * VM.revert; its former disks that no other VM uses are destroyed. Journaled: a revert cut at any
+   * write is finished by the next command. Returns the VM's UUID.
+   */
+  public static String revert(StorageRepository sr, String snapshotRef) throws IOException {
+    sr.requireWritable();
+    Catalog.Vm snap = resolve(sr, snapshotRef);
+    if (!snap.snapshot() || snap.snapshotOf() == null) {
+      throw new SrException(
+          SrException.Kind.INVALID, snap.uuid() + " (" + snap.name() + ") is not a VM snapshot");
+    }
+    Catalog.Vm vm =
+        sr.catalog().vms().stream()
+            .filter(v -> v.uuid().equals(snap.snapshotOf()))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    new SrException(
+                        SrException.Kind.NOT_FOUND,
+                        "the VM snapshot "
+                            + snap.uuid()
+                            + " was taken of ("
+                            + snap.snapshotOf()
+                            + ") is gone; vm-clone the snapshot instead"));
+    List<SrOp.Disk> disks = new ArrayList<>();
+    List<SrOp.Disk> old = new ArrayList<>();
+    for (Catalog.Vbd b : sr.catalog().vbds()) {
+      if (b.vm().equals(snap.uuid())) {
+        disks.add(
+            new SrOp.Disk(
+                b.uuid(), b.vdi(), UUID.randomUUID().toString(), UUID.randomUUID().toString()));
+      } else if (b.vm().equals(vm.uuid())) {
+        old.add(new SrOp.Disk(b.uuid(), b.vdi(), null, null));
+      }
+    }
+    sr.journaled(new SrOp.VmRevert(vm.uuid(), snap.uuid(), disks, old));
+    return vm.uuid();
+  }
+
+  /** True once a revert's VBD rows are the new ones (its one catalog transaction ran). */
+  private static boolean reverted(StorageRepository sr, SrOp.VmRevert op) throws IOException {
+    java.util.Set<String> vbds = new java.util.HashSet<>();
+    sr.catalog().vbds().forEach(b -> vbds.add(b.uuid()));
+    return op.old().stream().noneMatch(d -> vbds.contains(d.vbd()))
+        && op.disks().stream().allMatch(d -> vbds.contains(d.newVbd()));
+  }
+
+  /** Idempotent steps: the clones, then the VM's rows in one transaction, then the old disks. */
+  static void applyRevert(StorageRepository sr, SrOp.VmRevert op) throws IOException {
+    if (!reverted(sr, op)) {
+      Catalog.Vm snap = find(sr, op.snapshot());
+      Catalog.Vm vm = find(sr, op.vm());
+      List<Catalog.Vbd> vbds = sr.catalog().vbds();
+      List<Catalog.Vbd> newVbds = new ArrayList<>();
+      for (SrOp.Disk d : op.disks()) {
+        Catalog.Vbd src =
+            vbds.stream()
+                .filter(b -> b.uuid().equals(d.vbd()))
+                .findFirst()
+                .orElseThrow(
+                    () ->
+                        new SrException(SrException.Kind.NOT_FOUND, "VBD " + d.vbd() + " is gone"));
+        if (sr.catalog().vdi(d.newVdi()).isEmpty()) {
+          Vdis.snapshotOrClone(sr, d.vdi(), false, d.newVdi(), sr.record(d.vdi()).name());
+        }
+        newVbds.add(
+            new Catalog.Vbd(
+                d.newVbd(), vm.uuid(), d.newVdi(), src.device(), src.bootable(), src.mode()));
+      }
+      Catalog.Vm back =
+          new Catalog.Vm(
+              vm.uuid(),
+              vm.name(),
+              vm.description(),
+              snap.vcpus(),
+              snap.memory(),
+              vm.template(),
+              false,
+              null,
+              vm.otherConfig());
+      sr.catalog()
+          .transaction(
+              () -> {
+                for (SrOp.Disk d : op.old()) {
+                  sr.catalog().deleteVbd(d.vbd());
+                }
+                sr.catalog().putVm(back);
+                for (Catalog.Vbd b : newVbds) {
+                  sr.catalog().putVbd(b);
+                }
+              });
+    }
+    for (SrOp.Disk d : op.old()) {
+      boolean used = sr.catalog().vbds().stream().anyMatch(b -> b.vdi().equals(d.vdi()));
+      if (!used && sr.catalog().vdi(d.vdi()).isPresent()) {
+        try {
+          Vdis.destroy(sr, d.vdi());
+        } catch (IOException kept) {
+          // The revert is done; a former disk that a clone or a reader keeps, or whose removal
+          // failed (its own destroy rolled back), stays whole as a VDI of no VM, for vdi-destroy.
+        }
+      }
+    }
+  }
+
+  /** Before its catalog transaction a revert is undone (the clones made go); after it, kept. */
+  static void undoRevert(StorageRepository sr, SrOp.VmRevert op) throws IOException {
+    if (reverted(sr, op)) {
+      return;
+    }
+    for (SrOp.Disk d : op.disks()) {
+      if (sr.catalog().vdi(d.newVdi()).isPresent()) {
+        Vdis.destroy(sr, d.newVdi());
+      } else {
+        Vdis.forgetNew(sr, d.newVdi());
+      }
+    }
+  }
+
+  private static Catalog.Vm find(StorageRepository sr, String uuid) throws IOException {
+    return sr.catalog().vms().stream()
+        .filter(v -> v.uuid().equals(uuid))
+        .findFirst()
+        .orElseThrow(() -> new SrException(SrException.Kind.NOT_FOUND, "VM " + uuid + " is gone"));
+  }
+
   /** vm-destroy: the VM record and its VBDs; the disks stay. */
   public static void destroy(StorageRepository sr, String ref) throws IOException {
     sr.requireWritable();
@@ -278,6 +437,15 @@ public final class Vms {
                 () -> new SrException(SrException.Kind.NOT_FOUND, "VM " + op.vm() + " is gone"));
     List<Catalog.Vbd> vbds = sr.catalog().vbds();
     List<Catalog.Vbd> newVbds = new ArrayList<>();
+    // A copy's disks report as one progress, of all their bytes.
+    io.vdisk.engine.Progress outer = sr.progress();
+    Map<String, Long> sizes = new java.util.HashMap<>();
+    for (StorageRepository.VdiView v : sr.vdis()) {
+      sizes.put(v.uuid(), v.virtualSize());
+    }
+    long all = op.disks().stream().mapToLong(d -> sizes.getOrDefault(d.vdi(), 0L)).sum();
+    long[] base = {0};
+    sr.setProgress((done, total) -> outer.update(base[0] + done, all));
     for (SrOp.Disk d : op.disks()) {
       Catalog.Vbd src =
           vbds.stream()
@@ -299,7 +467,9 @@ public final class Vms {
       newVbds.add(
           new Catalog.Vbd(
               d.newVbd(), op.neu(), d.newVdi(), src.device(), src.bootable(), src.mode()));
+      base[0] += sizes.getOrDefault(d.vdi(), 0L);
     }
+    sr.setProgress(outer);
     boolean snapshot = op instanceof SrOp.VmSnapshot;
     Catalog.Vm copy =
         new Catalog.Vm(

@@ -127,7 +127,7 @@ public final class XvaTransfer {
                   vbdIds)));
       objects.add(new OvaArchive.Obj("SR", srId, XapiRecords.sr(vdiIds, allocation)));
       OvaArchive ova = new OvaArchive(XapiRecords.version(), objects);
-      return XvaWriter.write(ova, disks, out, compression, checksum, Instant.now());
+      return XvaWriter.write(ova, disks, out, compression, checksum, Instant.now(), sr.progress());
     } finally {
       for (VirtualDisk d : opened) {
         d.close();
@@ -142,21 +142,55 @@ public final class XvaTransfer {
   public static Imported importVm(StorageRepository sr, InputStream in, boolean force)
       throws IOException {
     sr.requireWritable();
+    try (Staged staged = stage(sr, in, force)) {
+      return commit(sr, staged);
+    }
+  }
+
+  /**
+   * An archive's disks, read and verified, in temporary files of the SR (named for this process, so
+   * another command's sweep leaves them while it lives and removes them once it is gone), not yet
+   * in the catalog. Closing it removes the files that {@link #commit} did not take.
+   */
+  public static final class Staged implements java.io.Closeable {
+    private final StorageRepository sr;
+    private final List<String> made = new ArrayList<>();
+    private final Map<String, String> vdiByRef = new LinkedHashMap<>();
+    private XvaReader.Result read;
+    private boolean taken;
+
+    private Staged(StorageRepository sr) {
+      this.sr = sr;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (!taken) {
+        for (String uuid : made) {
+          sr.provider().delete(tmp(sr, uuid));
+        }
+      }
+    }
+  }
+
+  /**
+   * Reads the archive into temporary files of {@code sr}'s directory. It needs no SR lock (so a
+   * streamed import does not hold the SR while it waits for its input): nothing it writes is a VDI
+   * until {@link #commit}, which takes the lock for the moves and the catalog transaction.
+   */
+  public static Staged stage(StorageRepository sr, InputStream in, boolean force)
+      throws IOException {
     StorageProvider p = sr.provider();
-    List<String> made = new ArrayList<>();
-    Map<String, String> vdiByRef = new LinkedHashMap<>();
+    Staged staged = new Staged(sr);
     List<DiskChain> open = new ArrayList<>();
-    SrJournal.Entry[] journal = {sr.begin(new SrOp.XvaImport(List.of()))};
-    boolean committed = false;
     try {
-      XvaReader.Result r =
+      staged.read =
           XvaReader.read(
               in,
               disk -> {
                 String uuid = UUID.randomUUID().toString();
-                made.add(uuid);
-                vdiByRef.put(disk.id(), uuid);
-                journal[0] = sr.note(journal[0], new SrOp.XvaImport(List.copyOf(made)));
+                staged.made.add(uuid);
+                staged.vdiByRef.put(disk.id(), uuid);
                 VhdCreator.createDynamic(
                     p, tmp(sr, uuid), VhdCreator.Spec.dynamic(disk.virtualSize()));
                 DiskChain c =
@@ -169,11 +203,45 @@ public final class XvaTransfer {
                 open.add(c);
                 return (offset, data) -> c.write(offset, data);
               },
-              force);
+              force,
+              sr.progress());
       for (DiskChain c : open) {
         c.close();
       }
       open.clear();
+      return staged;
+    } catch (IOException | RuntimeException | Error e) {
+      // Errors too (a StackOverflowError from a hostile ova.xml): nothing half-imported stays.
+      for (DiskChain c : open) {
+        try {
+          c.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      try {
+        staged.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Makes a staged import the SR's, journaled: its files renamed into place, then the VM, VBDs and
+   * VDIs in one catalog transaction; cut before that transaction, the record undoes it.
+   */
+  public static Imported commit(StorageRepository sr, Staged staged) throws IOException {
+    sr.requireWritable();
+    StorageProvider p = sr.provider();
+    List<String> made = staged.made;
+    Map<String, String> vdiByRef = staged.vdiByRef;
+    XvaReader.Result r = staged.read;
+    SrJournal.Entry[] journal = {sr.begin(new SrOp.XvaImport(List.copyOf(made)))};
+    staged.taken = true; // from here the journal record owns the files
+    boolean committed = false;
+    try {
       for (String uuid : made) {
         p.move(tmp(sr, uuid), sr.file(uuid));
       }
@@ -239,14 +307,6 @@ public final class XvaTransfer {
     } catch (IOException | RuntimeException | Error e) {
       if (committed) {
         throw e;
-      }
-      // Errors too (a StackOverflowError from a hostile ova.xml): nothing half-imported stays.
-      for (DiskChain c : open) {
-        try {
-          c.close();
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
       }
       try {
         rollBack(sr, made);

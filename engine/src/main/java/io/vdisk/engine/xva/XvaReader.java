@@ -53,14 +53,26 @@ public final class XvaReader {
 
   /** Reads only ova.xml (for listing): sniffs, decompresses, parses, validates. */
   public static Result readMetadata(InputStream raw) throws IOException {
-    return read(raw, null, false, true);
+    return read(raw, null, false, true, io.vdisk.engine.Progress.NONE);
   }
 
   public static Result read(InputStream raw, Target target, boolean force) throws IOException {
-    return read(raw, target, force, false);
+    return read(raw, target, force, false, io.vdisk.engine.Progress.NONE);
   }
 
-  private static Result read(InputStream raw, Target target, boolean force, boolean metadataOnly)
+  /** As above, reporting the disks' bytes placed (all disks as one total) to {@code progress}. */
+  public static Result read(
+      InputStream raw, Target target, boolean force, io.vdisk.engine.Progress progress)
+      throws IOException {
+    return read(raw, target, force, false, progress);
+  }
+
+  private static Result read(
+      InputStream raw,
+      Target target,
+      boolean force,
+      boolean metadataOnly,
+      io.vdisk.engine.Progress progress)
       throws IOException {
     List<String> warnings = new ArrayList<>();
     java.util.concurrent.ExecutorService pool =
@@ -83,7 +95,8 @@ public final class XvaReader {
           force,
           metadataOnly,
           warnings,
-          pool);
+          pool,
+          progress);
     } catch (IOException e) {
       if (e instanceof XvaException
           || e instanceof SinkException
@@ -120,7 +133,8 @@ public final class XvaReader {
       boolean force,
       boolean metadataOnly,
       List<String> warnings,
-      java.util.concurrent.ExecutorService pool)
+      java.util.concurrent.ExecutorService pool,
+      io.vdisk.engine.Progress progress)
       throws IOException {
     try (TarArchiveInputStream tar = tarIn) {
       OvaArchive ova = readOvaXml(tar, compression);
@@ -128,8 +142,16 @@ public final class XvaReader {
         return new Result(ova, compression, dialect, null, 0, 0, warnings);
       }
       DiskReader reader = new DiskReader(tar, force, warnings, pool);
+      long all = 0;
       for (OvaArchive.Disk disk : ova.disks()) {
-        reader.read(disk, openSink(target, disk));
+        all += disk.virtualSize();
+      }
+      long base = 0;
+      for (OvaArchive.Disk disk : ova.disks()) {
+        long before = base;
+        long total = all;
+        reader.read(disk, openSink(target, disk), done -> progress.update(before + done, total));
+        base += disk.virtualSize();
       }
       return new Result(
           ova, compression, dialect, reader.kind, reader.chunks, reader.keepAlives, warnings);
@@ -202,9 +224,11 @@ public final class XvaReader {
       this.pool = pool;
     }
 
-    void read(OvaArchive.Disk disk, DiskSink sink) throws IOException {
+    void read(OvaArchive.Disk disk, DiskSink sink, java.util.function.LongConsumer placed)
+        throws IOException {
       ChunkCounter.Disk place = counter.disk(disk.id(), disk.virtualSize());
       while (!place.complete()) {
+        placed.accept(place.offset());
         io.vdisk.engine.io.Cancellation.checkpoint();
         Chunk c = nextChunk(disk, place);
         kind = kind == null ? c.kind() : kind;
@@ -220,6 +244,7 @@ public final class XvaReader {
       while (!window.isEmpty()) {
         await(window.removeFirst());
       }
+      placed.accept(disk.virtualSize());
     }
 
     /** The next chunk of {@code disk} and its checksum entry, both checked for shape. */

@@ -111,6 +111,19 @@ public final class XvaWriter {
       ChunkChecksum checksum,
       Instant now)
       throws IOException {
+    return write(ova, disksById, rawOut, compression, checksum, now, io.vdisk.engine.Progress.NONE);
+  }
+
+  /** As above, reporting the disks' bytes done (all disks as one total) to {@code progress}. */
+  public static Result write(
+      OvaArchive ova,
+      Map<String, VirtualDisk> disksById,
+      OutputStream rawOut,
+      XvaCompression compression,
+      ChunkChecksum checksum,
+      Instant now,
+      io.vdisk.engine.Progress progress)
+      throws IOException {
     OutputStream compressed = compression.wrap(new BufferedOutputStream(rawOut, 1 << 20));
     TarV7 tar = new TarV7(compressed);
     tar.file(
@@ -126,6 +139,11 @@ public final class XvaWriter {
     // order: hashing (SHA-1 is ~1.5 GiB/s a core) is the bottleneck, and it parallelises.
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
     ExecutorService pool = Executors.newFixedThreadPool(workers, daemon());
+    long all = 0;
+    for (VirtualDisk d : disksById.values()) {
+      all += d.size();
+    }
+    long base = 0;
     try {
       for (String id : ids) {
         VirtualDisk disk = disksById.get(id);
@@ -144,6 +162,7 @@ public final class XvaWriter {
           }
           io.vdisk.engine.io.Cancellation.checkpoint();
           Chunk c = await(window.removeFirst());
+          progress.update(base + Math.min(size, (c.index() + 1) * CHUNK), all);
           if (c.data() == null) {
             skipped++;
             continue;
@@ -158,6 +177,8 @@ public final class XvaWriter {
           written++;
           data += len;
         }
+        base += size;
+        progress.update(base, all);
       }
     } finally {
       pool.shutdownNow();

@@ -61,6 +61,8 @@ class SrCrashTest {
           Map.entry("VmSnapshot", (sr, ids) -> Vms.snapshotVm(sr, ids.get("vm"), "s")),
           Map.entry("VmUninstall", (sr, ids) -> Vms.uninstall(sr, ids.get("vm"))),
           Map.entry(
+              "VmRevert", (sr, ids) -> Vms.revert(sr, Vms.snapshotVm(sr, ids.get("vm"), "before"))),
+          Map.entry(
               "XvaImport",
               (sr, ids) -> {
                 java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
@@ -157,7 +159,7 @@ class SrCrashTest {
           if (gone) {
             assertThat(op)
                 .as(where + ": " + e.getKey() + " vanished")
-                .isIn("VmUninstall", "VdiDestroy", "gc");
+                .isIn("VmUninstall", "VdiDestroy", "VmRevert", "gc");
             continue;
           }
           assertThat(SrStoryTest.read(sr, e.getKey()))

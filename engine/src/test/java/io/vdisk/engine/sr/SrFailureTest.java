@@ -55,6 +55,7 @@ class SrFailureTest {
       case "vm-snapshot" -> Vms.snapshotVm(sr, ids.get("vm"), "snap");
       case "vm-uninstall" -> Vms.uninstall(sr, ids.get("vm"));
       case "xva-import" -> XvaTransfer.importVm(sr, new ByteArrayInputStream(xva), false);
+      case "snapshot-revert" -> Vms.revert(sr, ids.get("vmSnap"));
       default -> throw new IllegalArgumentException(op);
     }
   }
@@ -114,6 +115,7 @@ class SrFailureTest {
         "vm-copy",
         "vm-snapshot",
         "vm-uninstall",
+        "snapshot-revert",
         "xva-import"
       })
   void aFailedVerbLeavesTheSrAsItWas(String op) throws Exception {
@@ -131,7 +133,11 @@ class SrFailureTest {
       Path dir = Files.createDirectories(tmp.resolve(op + "-" + n));
       Map<String, String> ids;
       try (StorageRepository sr = StorageRepository.create(dir, "setup")) {
-        ids = setUp(sr);
+        ids = new java.util.HashMap<>(setUp(sr));
+        if (op.equals("snapshot-revert")) {
+          ids.put("vmSnap", Vms.snapshotVm(sr, ids.get("vm"), "before"));
+          SrStoryTest.write(sr, ids.get("vmDisk"), 0, 4096, 0x44);
+        }
       }
       Map<String, Object> before = state(dir);
       FailingStorage fail = new FailingStorage(n);

@@ -45,6 +45,7 @@ class SrJournalTest {
             A,
             List.of(B, C),
             new OpFields.VmRow(vm, List.of(new Catalog.Vbd(D, A, B, "0", true, "RW")))),
+        new SrOp.VmRevert(A, B, disks, List.of(new SrOp.Disk(C, D, null, null))),
         new SrOp.XvaImport(List.of(A, B)));
   }
 
