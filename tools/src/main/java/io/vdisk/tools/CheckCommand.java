@@ -6,7 +6,6 @@ import io.vdisk.engine.ImageChecker;
 import io.vdisk.engine.io.StorageProvider;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,9 +13,8 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "check",
     description = {
-      "Check every structural rule of an image and its chain. Exit 0 only when clean",
-      "(warnings allowed). --repair rewrites a torn or missing footer and a stale batmap, and",
-      "finishes an interrupted coalesce in the image's directory."
+      "Check every structural rule of an image and its chain; exit 0 only when clean.",
+      "Check every structural rule of an image and its chain. Exit 0 only when clean (warnings allowed). --repair rewrites a torn or missing footer and a stale batmap, and finishes an interrupted coalesce in the image's directory."
     })
 final class CheckCommand extends VdiskCommand {
   @Option(names = "--repair", description = "Repair what can be repaired, then check again.")
@@ -27,7 +25,10 @@ final class CheckCommand extends VdiskCommand {
 
   @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
 
-  @Parameters(index = "0", paramLabel = "FILE")
+  @Parameters(
+      index = "0",
+      paramLabel = "FILE",
+      description = "The image (its whole chain is checked).")
   Path file;
 
   @Override
@@ -54,7 +55,7 @@ final class CheckCommand extends VdiskCommand {
     long errors = findings.stream().filter(f -> f.severity() == Finding.Severity.ERROR).count();
     if (json) {
       printJson(
-          Map.of(
+          fields(
               "file",
               file.toString(),
               "clean",
@@ -65,7 +66,7 @@ final class CheckCommand extends VdiskCommand {
               findings.stream()
                   .map(
                       f ->
-                          Map.of(
+                          fields(
                               "severity", f.severity().name().toLowerCase(java.util.Locale.ROOT),
                               "message", f.message(),
                               "repairable", f.repairable()))

@@ -10,16 +10,14 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "coalesce",
     description = {
-      "Merge CHILD's data into its parent, point CHILD's own children at that parent, and",
-      "remove CHILD. Refused when another image in the parent's directory has the same parent",
-      "(a shared base is never written) unless --force. Journaled: an interrupted coalesce is",
-      "finished by the next coalesce or check --repair in that directory."
+      "Merge CHILD into its parent, relink its children, and remove CHILD.",
+      "Merge CHILD's data into its parent, point CHILD's own children at that parent, and remove CHILD. Refused when another image in the parent's directory has the same parent (a shared base is never written) unless --force. Journaled: an interrupted coalesce is finished by the next coalesce or check --repair in that directory."
     })
 final class CoalesceCommand extends VdiskCommand {
   @Option(names = "--force", description = "Write the parent even if it has other children.")
   boolean force;
 
-  @Parameters(index = "0", paramLabel = "CHILD")
+  @Parameters(index = "0", paramLabel = "CHILD", description = "The differencing image to merge.")
   Path child;
 
   @Override

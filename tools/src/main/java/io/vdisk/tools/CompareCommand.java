@@ -35,10 +35,10 @@ final class CompareCommand extends VdiskCommand {
 
   @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
 
-  @Parameters(index = "0", paramLabel = "A")
+  @Parameters(index = "0", paramLabel = "A", description = "An image (raw or a VHD chain).")
   Path a;
 
-  @Parameters(index = "1", paramLabel = "B")
+  @Parameters(index = "1", paramLabel = "B", description = "The image to compare it with.")
   Path b;
 
   @Override

@@ -8,13 +8,16 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "demo",
     description = {
-      "The storage-repository story in DIR (default ./vdisk-data): a template with a 256 MiB",
-      "disk, three fast clones of it (no extra depth), a clone written to, turned template and",
-      "cloned again (one more layer), a vm-copy that flattens it, and the listings. Prints each",
-      "command as it runs it."
+      "Show the storage-repository story in an SR (default ./vdisk-data).",
+      "The storage-repository story in DIR (default ./vdisk-data): a template with a 256 MiB disk, three fast clones of it (no extra depth), a clone written to, turned template and cloned again (one more layer), a vm-copy that flattens it, and the listings. Prints each command as it runs it."
     })
 final class DemoCommand extends VdiskCommand {
-  @Parameters(index = "0", paramLabel = "DIR", defaultValue = "vdisk-data", arity = "0..1")
+  @Parameters(
+      index = "0",
+      paramLabel = "DIR",
+      defaultValue = "vdisk-data",
+      arity = "0..1",
+      description = "The SR directory to make the demo in (default ./vdisk-data).")
   Path dir;
 
   private String sr;

@@ -20,21 +20,36 @@ import picocli.CommandLine.Parameters;
     description =
         "Show an image: type, sizes, blocks, creator, UUID, hidden flag and its parent chain.")
 final class InfoCommand extends VdiskCommand {
-  @Option(names = "--json", description = "Print JSON.")
+  @Option(names = "--json", description = "Print JSON (as --output=json).")
   boolean json;
 
-  @Parameters(index = "0", paramLabel = "FILE")
+  @Option(
+      names = "--output",
+      paramLabel = "FMT",
+      description = "human or json, as qemu-img info takes it.")
+  String output;
+
+  @Parameters(index = "0", paramLabel = "FILE", description = "The image or chain leaf.")
   Path file;
 
   @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
 
   @Override
   public Integer call() throws Exception {
+    if (output != null) {
+      if (!output.equals("json") && !output.equals("human")) {
+        throw new ErrorHandler.UsageException("--output=" + output + ": use human or json");
+      }
+      json |= output.equals("json");
+    }
     if (Disks.sniff(file) == Disks.Format.RAW) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("file", file.toString());
-      m.put("format", "raw");
       m.put("virtual-size", Files.size(file));
+      m.put("filename", file.toString());
+      m.put("format", "raw");
+      m.put("actual-size", Files.size(file));
+      m.put("dirty-flag", false);
+      m.put("file", file.toString());
       m.put("file-size", Files.size(file));
       if (json) {
         printJson(m);
@@ -51,7 +66,8 @@ final class InfoCommand extends VdiskCommand {
       for (int i = 0; i < chain.depth(); i++) {
         layers.add(describe(chain.layers().get(i), chain.paths().get(i), i));
       }
-      Map<String, Object> top = new LinkedHashMap<>(layers.get(0));
+      Map<String, Object> top = qemuFields(chain, layers.get(0), file);
+      layers.get(0).forEach(top::putIfAbsent); // vdisk's own fields after qemu's
       top.remove("depth");
       top.put("chain-depth", chain.depth());
       top.put("chain", layers);
@@ -74,6 +90,33 @@ final class InfoCommand extends VdiskCommand {
       }
       return ExitCode.OK;
     }
+  }
+
+  /**
+   * The fields of {@code qemu-img info --output=json}, with qemu's names and meanings, first:
+   * {@code format} is qemu's driver name ({@code vpc}); {@code cluster-size} a dynamic image's
+   * block size; a differencing image's parent is its {@code backing-filename} (as its locator names
+   * it) and {@code full-backing-filename} (the file it resolves to), which qemu's vpc driver does
+   * not read but qcow2 users expect. {@code actual-size} is the file's length here, where qemu
+   * counts the file system's allocated blocks (the same for a file without holes).
+   */
+  private static Map<String, Object> qemuFields(
+      DiskChain chain, Map<String, Object> leaf, Path given) {
+    Map<String, Object> q = new LinkedHashMap<>();
+    q.put("virtual-size", leaf.get("virtual-size"));
+    q.put("filename", given.toString());
+    if (leaf.containsKey("block-size")) {
+      q.put("cluster-size", leaf.get("block-size"));
+    }
+    q.put("format", "raw".equals(leaf.get("format")) ? "raw" : "vpc");
+    q.put("actual-size", leaf.get("file-size"));
+    q.put("dirty-flag", false);
+    if (chain.depth() > 1) {
+      q.put("backing-filename", leaf.get("parent-name"));
+      q.put("full-backing-filename", chain.paths().get(1).toAbsolutePath().toString());
+      q.put("backing-filename-format", chain.layers().get(1).isRaw() ? "raw" : "vpc");
+    }
+    return q;
   }
 
   private void printHuman(Map<String, Object> m) {

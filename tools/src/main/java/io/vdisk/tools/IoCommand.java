@@ -17,12 +17,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "io",
     description = {
-      "Run qemu-io style commands against an image (its whole chain):",
+      "Run qemu-io style commands (write, read, flush) against an image and its chain.",
+      "Run qemu-io style commands against an image (its whole chain): OFF and LEN take K, M, G, T suffixes. The image is flushed and closed at the end.",
       "  write [-P BYTE] OFF LEN   write LEN bytes of BYTE (default 0xcd) at OFF",
       "  write -z OFF LEN          make the range read as zeros",
       "  read [-P BYTE] OFF LEN    read; with -P verify every byte, failing on a mismatch",
-      "  flush                     make every write durable",
-      "OFF and LEN take K, M, G, T suffixes. The image is flushed and closed at the end."
+      "  flush                     make every write durable"
     })
 final class IoCommand extends VdiskCommand {
   private static final int CHUNK = 1 << 20;
@@ -44,7 +44,7 @@ final class IoCommand extends VdiskCommand {
   @Option(names = "-c", paramLabel = "CMD", required = true, description = "A command; repeatable.")
   List<String> commands = new ArrayList<>();
 
-  @Parameters(index = "0", paramLabel = "FILE")
+  @Parameters(index = "0", paramLabel = "FILE", description = "The image or chain leaf.")
   Path file;
 
   @picocli.CommandLine.Mixin ForceShare share = new ForceShare();

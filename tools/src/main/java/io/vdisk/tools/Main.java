@@ -24,6 +24,8 @@ import picocli.CommandLine.Option;
       CheckCommand.class,
       ConvertCommand.class,
       CoalesceCommand.class,
+      CommitCommand.class,
+      RebaseCommand.class,
       ResizeCommand.class,
       IoCommand.class,
       MapCommand.class,
@@ -36,13 +38,9 @@ import picocli.CommandLine.Option;
     },
     footer = {
       "",
-      "Storage repository verbs (xe's, with key=value arguments): sr-scan, sr-gc, vdi-create,",
-      "vdi-list, vdi-param-set, vdi-snapshot, vdi-clone, vdi-copy, vdi-destroy, vdi-resize,",
-      "vdi-import, vdi-export, vdi-enable-cbt, vdi-disable-cbt, vdi-list-changed-blocks,",
-      "vdi-data-destroy, vm-create, vbd-create, vm-list, template-list, vm-disk-list,",
-      "vm-param-set, vm-clone, vm-copy, vm-snapshot, vm-uninstall, vm-destroy, vm-export,",
-      "vm-import, backup, restore, backup-list; and xva-list, xva-verify FILE.",
-      "See 'vdisk help VERB'.",
+      "Storage repository verbs (sr-*, vdi-*, vm-*, vbd-*, snapshot-*, template-list, backup,",
+      "restore) take xe's key=value arguments. 'vdisk VERB --help' or 'vdisk help VERB' shows a",
+      "verb's arguments; man vdisk has them all.",
       "",
       "Exit codes: 0 ok, 1 check/compare/verify failed, 2 usage, 3 file or I/O error,",
       "4 corrupt image, 5 unsupported image, 6 refused by the SR (unknown or ambiguous object,",
@@ -214,7 +212,9 @@ public final class Main implements Runnable {
           cl.getErr().flush();
         });
     for (Class<?>[] group :
-        new Class<?>[][] {SrVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL, BackupVerbs.ALL}) {
+        new Class<?>[][] {
+          SrVerbs.ALL, RecordVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL, BackupVerbs.ALL
+        }) {
       for (Class<?> verb : group) {
         cl.addSubcommand(verb);
       }
@@ -223,6 +223,9 @@ public final class Main implements Runnable {
     for (CommandLine sub : cl.getSubcommands().values()) {
       if (!sub.getCommandSpec().mixinStandardHelpOptions()) {
         sub.getCommandSpec().mixinStandardHelpOptions(true);
+      }
+      if (sub.getCommandSpec().userObject() instanceof XeCommand x) {
+        sub.getCommandSpec().usageMessage().footer(XeCommand.keysHelp(x));
       }
     }
     cl.setExecutionExceptionHandler(new ErrorHandler());
@@ -246,11 +249,41 @@ public final class Main implements Runnable {
     return false;
   }
 
+  /** The POM's version and the commit the jar was built from, as the build recorded them. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"vdisk " + (v == null ? "dev" : v)};
+      return new String[] {"vdisk " + text()};
+    }
+
+    /** {@code 0.1.0 (commit 1a2b3c4)}; "dev" parts where the build recorded nothing. */
+    static String text() {
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.InputStream in = Main.class.getResourceAsStream("vdisk.properties")) {
+        if (in != null) {
+          p.load(in);
+        }
+      } catch (java.io.IOException e) {
+        // no version recorded: a build from an IDE
+      }
+      String version = recorded(p, "version");
+      String commit = null;
+      try (java.io.InputStream in = Main.class.getResourceAsStream("commit.txt")) {
+        if (in != null) {
+          String c =
+              new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+          commit = c.matches("[0-9a-f]{7,40}") ? c : null;
+        }
+      } catch (java.io.IOException e) {
+        // no commit recorded: built outside a git checkout
+      }
+      return (version == null ? "dev" : version)
+          + (commit == null ? "" : " (commit " + commit + ")");
+    }
+
+    private static String recorded(java.util.Properties p, String key) {
+      String v = p.getProperty(key);
+      return v == null || v.isBlank() || v.startsWith("${") ? null : v.trim();
     }
   }
 }

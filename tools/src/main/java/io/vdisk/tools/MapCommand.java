@@ -26,7 +26,7 @@ final class MapCommand extends VdiskCommand {
 
   @picocli.CommandLine.Mixin ForceShare share = new ForceShare();
 
-  @Parameters(index = "0", paramLabel = "FILE")
+  @Parameters(index = "0", paramLabel = "FILE", description = "The image or chain leaf.")
   Path file;
 
   @Override

@@ -15,11 +15,8 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "mount",
     description = {
-      "Mount SOURCE on MOUNTPOINT with FUSE: an image or chain leaf shows one file, 'disk';",
-      "an SR directory one file per VDI, '<name-label>_<uuid>'; an uncompressed XVA one",
-      "read-only file per disk, '<Ref-N>_<name-label>', served from the archive in place.",
-      "Returns once the mount is ready, leaving a daemon (unless --foreground); end it with",
-      "'vdisk umount MOUNTPOINT' or 'fusermount -u MOUNTPOINT'."
+      "Mount an image, a chain, an SR or an XVA with FUSE.",
+      "Mount SOURCE on MOUNTPOINT with FUSE: an image or chain leaf shows one file, 'disk'; an SR directory one file per VDI, '<name-label>_<uuid>'; an uncompressed XVA one read-only file per disk, '<Ref-N>_<name-label>', served from the archive in place. Returns once the mount is ready, leaving a daemon (unless --foreground); end it with 'vdisk umount MOUNTPOINT' or 'fusermount -u MOUNTPOINT'."
     })
 final class MountCommand extends VdiskCommand {
   @Option(names = "--read-only", description = "Mount read-only.")
@@ -31,10 +28,13 @@ final class MountCommand extends VdiskCommand {
   @Option(names = "-o", paramLabel = "OPTION", description = "A FUSE mount option; repeatable.")
   List<String> options = new ArrayList<>();
 
-  @Parameters(index = "0", paramLabel = "SOURCE")
+  @Parameters(
+      index = "0",
+      paramLabel = "SOURCE",
+      description = "An image or chain leaf, an SR directory, or an uncompressed XVA.")
   Path source;
 
-  @Parameters(index = "1", paramLabel = "MOUNTPOINT")
+  @Parameters(index = "1", paramLabel = "MOUNTPOINT", description = "An empty directory.")
   Path mountpoint;
 
   @Override
@@ -116,6 +116,10 @@ final class MountCommand extends VdiskCommand {
     while (System.nanoTime() < deadline) {
       if (isMounted(abs) && p.isAlive()) {
         out().println("mounted " + source + " on " + abs + " (daemon pid " + p.pid() + ")");
+        Path disk = abs.resolve("disk");
+        if (Files.isRegularFile(disk)) {
+          printPartitions(disk);
+        }
         return ExitCode.OK;
       }
       if (p.waitFor(100, TimeUnit.MILLISECONDS)) {
@@ -127,6 +131,50 @@ final class MountCommand extends VdiskCommand {
     p.destroy();
     throw new java.io.IOException(
         abs + ": the mount did not appear within 30 s (log: " + log + ")");
+  }
+
+  /**
+   * What is inside a mounted image, from its partition table (MBR or GPT): each partition with the
+   * read-only command that reaches it, so nobody has to work out offsets (or write to the disk to
+   * find them).
+   */
+  private void printPartitions(Path disk) throws java.io.IOException {
+    byte[] head;
+    try (java.io.InputStream in = Files.newInputStream(disk)) {
+      head = in.readNBytes(64 * 1024);
+    }
+    io.vdisk.engine.Partitions.Table t = io.vdisk.engine.Partitions.read(head, Files.size(disk));
+    if (t.scheme() == null || t.partitions().isEmpty()) {
+      out()
+          .println(
+              "no partition table on "
+                  + disk
+                  + ": look at it read-only first (fsck -n "
+                  + disk
+                  + ")");
+      return;
+    }
+    out()
+        .println(
+            disk
+                + ": "
+                + t.scheme().toUpperCase(java.util.Locale.ROOT)
+                + " partitions (all at once, read-only: losetup -r -P -f --show "
+                + disk
+                + ")");
+    for (io.vdisk.engine.Partitions.Partition part : t.partitions()) {
+      out()
+          .printf(
+              "  %d  %-20s %10s at %-12d mount -o ro,loop,offset=%d,sizelimit=%d %s /mnt/p%d%n",
+              part.number(),
+              part.type() + (part.name().isEmpty() ? "" : " (" + part.name() + ")"),
+              Sizes.human(part.length()),
+              part.offset(),
+              part.offset(),
+              part.length(),
+              disk,
+              part.number());
+    }
   }
 
   static boolean isMounted(Path abs) throws java.io.IOException {

@@ -22,13 +22,8 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "serve",
     description = {
-      "Serve SOURCEs over NBD until SIGINT or SIGTERM: an image or chain leaf (export name: its",
-      "file name), an SR's <uuid>.vhd (its file name or UUID), or an SR directory (each managed",
-      "VDI, by UUID and by a name-label only it has). The first SOURCE is the default export.",
-      "Each disk is opened as a write or a read would open it (locks, the write rule); read,",
-      "write with FUA, flush, trim, write-zeroes and base:allocation block status are served;",
-      "an SR VDI also has a qemu:dirty-bitmap:SNAPSHOT context per snapshot of it: the sectors",
-      "changed since that snapshot (as vdi-list-changed-blocks), and since then through NBD."
+      "Serve images, chains or an SR's VDIs over NBD.",
+      "Serve SOURCEs over NBD until SIGINT or SIGTERM: an image or chain leaf (export name: its file name), an SR's <uuid>.vhd (its file name or UUID), or an SR directory (each managed VDI, by UUID and by a name-label only it has). The first SOURCE is the default export. Each disk is opened as a write or a read would open it (locks, the write rule); read, write with FUA, flush, trim, write-zeroes and base:allocation block status are served; an SR VDI also has a qemu:dirty-bitmap:SNAPSHOT context per snapshot of it: the sectors changed since that snapshot (as vdi-list-changed-blocks), and since then through NBD."
     })
 final class ServeCommand extends VdiskCommand {
   @Option(
@@ -48,7 +43,10 @@ final class ServeCommand extends VdiskCommand {
               + " server-cert.pem, server-key.pem (PKCS #8), ca-cert.pem.")
   Path tlsCreds;
 
-  @Parameters(paramLabel = "SOURCE", arity = "1..*")
+  @Parameters(
+      paramLabel = "SOURCE",
+      arity = "1..*",
+      description = "Images, chain leaves, SR <uuid>.vhd files or SR directories to serve.")
   List<Path> sources;
 
   /** The opened exports; closing them flushes what clients wrote and did not flush. */

@@ -10,15 +10,17 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "snapshot",
     description = {
-      "Create CHILD as an empty differencing image over PARENT (same as create --parent), or",
-      "with --in-place snapshot FILE keeping its name, as XenServer does: its bytes become a",
-      "hidden read-only base FILE-base-XXXXXXXX.vhd and a new empty leaf takes the name."
+      "Create CHILD as an empty differencing image over PARENT, or snapshot FILE in place.",
+      "Create CHILD as an empty differencing image over PARENT (same as create --parent), or with --in-place snapshot FILE keeping its name, as XenServer does: its bytes become a hidden read-only base FILE-base-XXXXXXXX.vhd and a new empty leaf takes the name."
     })
 final class SnapshotCommand extends VdiskCommand {
   @Option(names = "--in-place", description = "Snapshot FILE in place (one argument).")
   boolean inPlace;
 
-  @Parameters(paramLabel = "PARENT CHILD | FILE", arity = "1..2")
+  @Parameters(
+      paramLabel = "PARENT CHILD | FILE",
+      arity = "1..2",
+      description = "The parent and the new child, or with --in-place the image to snapshot.")
   java.util.List<Path> files;
 
   @Override

@@ -1,7 +1,6 @@
 package io.vdisk.tools;
 
 import io.vdisk.engine.Converter;
-import io.vdisk.engine.Progress;
 import io.vdisk.engine.sr.SrMaintenance;
 import io.vdisk.engine.sr.StorageRepository;
 import io.vdisk.engine.sr.Vdis;
@@ -30,20 +29,67 @@ final class SrVerbs {
     VdiDestroy.class,
     VdiResize.class,
     VdiImport.class,
-    VdiExport.class
+    VdiExport.class,
+    VdiIntroduce.class,
+    VdiForget.class
   };
+
+  @Command(
+      name = "vdi-introduce",
+      description = {
+        "Give a <uuid>.vhd the catalog does not know a VDI record.",
+        "Give the SR's file <uuid>.vhd, which the catalog does not know, a VDI record: uuid= [name-label=] [name-description=]. Prints the UUID."
+      })
+  static final class VdiIntroduce extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid", "name-label", "name-description", "location", "type");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      String uuid = required(a, "uuid");
+      if (a.containsKey("location") && !a.get("location").equals(uuid)) {
+        throw new ErrorHandler.UsageException(
+            "location= of a file SR's VDI is its uuid (the file <uuid>.vhd)");
+      }
+      Vdis.introduce(sr, uuid, a.get("name-label"), a.get("name-description"));
+      return created(uuid);
+    }
+  }
+
+  @Command(
+      name = "vdi-forget",
+      description = {
+        "Remove a VDI's record and keep its file.",
+        "Remove the VDI uuid='s record and keep its file (sr-scan or vdi-introduce brings it back); refused while a VM uses it."
+      })
+  static final class VdiForget extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("uuid");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      Vdis.forget(sr, required(a, "uuid"));
+      return ExitCode.OK;
+    }
+  }
 
   @Command(
       name = "sr-create",
       description = {
         "Make the --sr directory (default ./vdisk-data) an SR: its catalog, lock and journal.",
         "A directory that already holds a XenServer file SR's <uuid>.vhd files is adopted:",
-        "its VHDs are introduced as by sr-scan. An existing SR is left as it is."
+        "its VHDs are introduced as by sr-scan. An existing SR is left as it is. Prints the",
+        "SR's UUID (a directory named by a UUID, as XenServer mounts a file SR, keeps it).",
+        "Optional: name-label= name-description= (default: the directory's name), type=file."
       })
   static final class Create extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of("name-label");
+      return Set.of("name-label", "name-description", "type", "content-type");
     }
 
     @Override
@@ -58,8 +104,15 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      if (!a.getOrDefault("type", "file").equals("file")) {
+        throw new ErrorHandler.UsageException(
+            "type=" + a.get("type") + ": vdisk makes file SRs only (type=file)");
+      }
       SrMaintenance.scan(sr).forEach(out()::println);
-      out().println(sr.dir());
+      if (a.containsKey("name-label") || a.containsKey("name-description")) {
+        sr.setNames(a.get("name-label"), a.get("name-description"));
+      }
+      out().println(sr.uuid());
       return ExitCode.OK;
     }
   }
@@ -67,18 +120,20 @@ final class SrVerbs {
   @Command(
       name = "sr-scan",
       description = {
-        "Reconcile the catalog with the SR's files; report what changed, and journal records",
-        "that could be neither finished nor rolled back (clear-failed=true removes those once",
-        "reported: a person has looked at them)."
+        "Reconcile the SR's catalog with its files.",
+        "Reconcile the catalog with the SR's files; report what changed, and journal records that could be neither finished nor rolled back (clear-failed=true removes those once reported: a person has looked at them)."
       })
   static final class Scan extends XeCommand {
     @Override
     Set<String> keys() {
-      return Set.of("clear-failed");
+      return Set.of("clear-failed", "uuid");
     }
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      if (a.containsKey("uuid")) {
+        sr.requireUuid(a.get("uuid"));
+      }
       List<String> report = SrMaintenance.scan(sr);
       report.forEach(out()::println);
       if (bool(a, "clear-failed", false)) {
@@ -161,38 +216,7 @@ final class SrVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      List<Map<String, Object>> rows = new ArrayList<>();
-      for (StorageRepository.VdiView v : sr.vdis()) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("uuid", v.uuid());
-        m.put("name-label", v.name());
-        m.put("name-description", v.description());
-        m.put("virtual-size", v.virtualSize());
-        m.put("physical-utilisation", v.physicalSize());
-        m.put("read-only", v.readOnly());
-        m.put("is-a-snapshot", v.snapshot());
-        m.put("managed", v.managed());
-        m.put("chain-depth", v.depth());
-        m.put("parent", v.parent());
-        m.put("vbds", String.join("; ", v.vms()));
-        m.put("type", v.type());
-        m.put("cbt-enabled", v.cbtEnabled());
-        if (v.problem() != null) {
-          m.put("problem", v.problem());
-        }
-        rows.add(m);
-      }
-      return printRecords(
-          a,
-          rows,
-          List.of(
-              "uuid",
-              "name-label",
-              "name-description",
-              "virtual-size",
-              "read-only",
-              "chain-depth",
-              "parent"));
+      return printRecords(a, Records.vdis(sr), Records.VDI_DEFAULTS);
     }
   }
 
@@ -313,7 +337,7 @@ final class SrVerbs {
           && io.vdisk.engine.Disks.isDifferencingVhd(p)) {
         io.vdisk.engine.sr.Deltas.Imported r =
             io.vdisk.engine.sr.Deltas.importDelta(
-                sr, required(a, "uuid"), p, bool(a, "force", false), Progress.NONE);
+                sr, required(a, "uuid"), p, bool(a, "force", false), progress());
         err().println("vdisk: applied " + Sizes.human(r.bytes()) + " of delta " + r.delta());
         return ExitCode.OK;
       }
@@ -324,7 +348,7 @@ final class SrVerbs {
         Vdis.importFrom(sr, required(a, "uuid"), p, format);
       } else {
         try (java.io.InputStream in = Stdio.input(filename)) {
-          Vdis.importFrom(sr, required(a, "uuid"), in, format, Progress.NONE);
+          Vdis.importFrom(sr, required(a, "uuid"), in, format, progress());
         }
       }
       return ExitCode.OK;
@@ -335,7 +359,7 @@ final class SrVerbs {
       name = "vdi-export",
       description = {
         "Write uuid='s contents, or a delta, to filename=.",
-        "filename=- is stdout; format=raw|vhd, default raw; a file is sparse. A VHD's footer UUID is the VDI's UUID. With base=SNAPSHOT (one of the VDI's snapshots): only what changed since it, as a differencing VHD whose parent is ./SNAPSHOT.vhd (a full export of the snapshot saved under that name), or with format=raw a sparse file holding only the changed ranges (--json lists them).",
+        "filename=- is stdout; format=raw|vhd|qcow2, default raw (qcow2: a whole disk to a file, for KVM and Proxmox); a file is sparse. A VHD's footer UUID is the VDI's UUID. With base=SNAPSHOT (one of the VDI's snapshots): only what changed since it, as a differencing VHD whose parent is ./SNAPSHOT.vhd (a full export of the snapshot saved under that name), or with format=raw a sparse file holding only the changed ranges (--json lists them).",
         "Example: vdisk vdi-export uuid=VDI base=SNAP format=vhd filename=delta.vhd"
       })
   static final class VdiExport extends XeCommand {
@@ -356,17 +380,23 @@ final class SrVerbs {
           switch (f) {
             case "raw" -> Converter.Target.RAW;
             case "vhd" -> Converter.Target.VHD;
+            case "qcow2" -> Converter.Target.QCOW2;
             default ->
-                throw new ErrorHandler.UsageException("format= must be raw or vhd, not " + f);
+                throw new ErrorHandler.UsageException(
+                    "format= must be raw, vhd or qcow2, not " + f);
           };
       String filename = required(a, "filename");
       String base = a.get("base");
+      if (t == Converter.Target.QCOW2 && (base != null || Stdio.isDash(filename))) {
+        throw new ErrorHandler.UsageException(
+            "format=qcow2 writes a whole disk to a file: no base=, no filename=-");
+      }
       if (base != null) {
         return delta(a, sr, base, filename, t == Converter.Target.RAW);
       }
       if (Stdio.isDash(filename)) {
         java.io.OutputStream out = Stdio.stdout();
-        Vdis.exportTo(sr, required(a, "uuid"), out, t, Progress.NONE);
+        Vdis.exportTo(sr, required(a, "uuid"), out, t, progress());
         out.flush();
       } else {
         Vdis.exportTo(sr, required(a, "uuid"), Path.of(filename), t);
@@ -380,7 +410,7 @@ final class SrVerbs {
       String uuid = required(a, "uuid");
       if (!Stdio.isDash(filename)) {
         io.vdisk.engine.sr.Deltas.Result r =
-            io.vdisk.engine.sr.Deltas.export(sr, uuid, base, Path.of(filename), raw, Progress.NONE);
+            io.vdisk.engine.sr.Deltas.export(sr, uuid, base, Path.of(filename), raw, progress());
         if (json) {
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("filename", filename);
@@ -405,7 +435,7 @@ final class SrVerbs {
             "a raw delta needs a file (its holes are what did not change); format=vhd streams");
       }
       java.io.OutputStream out = Stdio.stdout();
-      io.vdisk.engine.sr.Deltas.export(sr, uuid, base, out, Progress.NONE);
+      io.vdisk.engine.sr.Deltas.export(sr, uuid, base, out, progress());
       return ExitCode.OK;
     }
   }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Parameters;
     description =
         "Unmount a vdisk mount (fusermount -u); the daemon flushes and closes its images.")
 final class UmountCommand extends VdiskCommand {
-  @Parameters(index = "0", paramLabel = "MOUNTPOINT")
+  @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "Where vdisk mount mounted it.")
   Path mountpoint;
 
   @Override

@@ -22,6 +22,18 @@ abstract class VdiskCommand implements Callable<Integer> {
     return spec.commandLine().getErr();
   }
 
+  /**
+   * A JSON object's fields in the order given ({@code Map.of} has none: --json output would change
+   * its key order from run to run).
+   */
+  static java.util.Map<String, Object> fields(Object... keysAndValues) {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return m;
+  }
+
   void printJson(Object value) {
     try {
       out().println(JSON.writeValueAsString(value));

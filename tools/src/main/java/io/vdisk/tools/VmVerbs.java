@@ -14,10 +14,92 @@ final class VmVerbs {
   private VmVerbs() {}
 
   static final Class<?>[] ALL = {
-    VmCreate.class, VbdCreate.class, VmList.class, TemplateList.class, VmDiskList.class,
-    VmParamSet.class, VmClone.class, VmCopy.class, VmSnapshot.class, VmUninstall.class,
-    VmDestroy.class
+    VmCreate.class,
+    VbdCreate.class,
+    VmList.class,
+    TemplateList.class,
+    VmDiskList.class,
+    VmParamSet.class,
+    VmClone.class,
+    VmCopy.class,
+    VmSnapshot.class,
+    VmUninstall.class,
+    VmDestroy.class,
+    VmInstall.class,
+    SnapshotRevert.class,
+    SnapshotUninstall.class
   };
+
+  @Command(
+      name = "vm-install",
+      description = {
+        "Install a new VM from a template.",
+        "Install a new VM from template= (uuid or unique name) as new-name-label=: its disks cloned copy-on-write. Prints the VM's UUID."
+      })
+  static final class VmInstall extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("template", "template-uuid", "new-name-label", "sr-name-label");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      String ref =
+          a.containsKey("template-uuid") ? a.get("template-uuid") : required(a, "template");
+      Vms.VmView t = Vms.get(sr, ref);
+      if (!t.template() || t.snapshot()) {
+        throw new io.vdisk.engine.sr.SrException(
+            io.vdisk.engine.sr.SrException.Kind.INVALID,
+            t.uuid() + " (" + t.name() + ") is not a template; vm-clone copies a VM");
+      }
+      return created(Vms.cloneVm(sr, t.uuid(), required(a, "new-name-label")));
+    }
+  }
+
+  @Command(
+      name = "snapshot-revert",
+      description = {
+        "Revert a VM to one of its snapshots.",
+        "Revert the VM a snapshot was taken of to snapshot-uuid= (or snapshot=): its disks become copy-on-write clones of the snapshot's, its former disks are destroyed."
+      })
+  static final class SnapshotRevert extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("snapshot-uuid", "snapshot");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      Vms.revert(
+          sr, a.containsKey("snapshot-uuid") ? a.get("snapshot-uuid") : required(a, "snapshot"));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "snapshot-uninstall",
+      description = "Destroy the snapshot snapshot-uuid= and the disks no other VM uses.")
+  static final class SnapshotUninstall extends XeCommand {
+    @Override
+    Set<String> keys() {
+      return Set.of("snapshot-uuid", "snapshot", "force");
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+      Vms.VmView s =
+          Vms.get(
+              sr,
+              a.containsKey("snapshot-uuid") ? a.get("snapshot-uuid") : required(a, "snapshot"));
+      if (!s.snapshot()) {
+        throw new io.vdisk.engine.sr.SrException(
+            io.vdisk.engine.sr.SrException.Kind.INVALID,
+            s.uuid() + " (" + s.name() + ") is not a snapshot; vm-uninstall removes a VM");
+      }
+      Vms.uninstall(sr, s.uuid());
+      return ExitCode.OK;
+    }
+  }
 
   @Command(
       name = "vm-create",
@@ -72,24 +154,6 @@ final class VmVerbs {
     }
   }
 
-  static List<Map<String, Object>> rows(List<Vms.VmView> vms) {
-    List<Map<String, Object>> rows = new ArrayList<>();
-    for (Vms.VmView v : vms) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("uuid", v.uuid());
-      m.put("name-label", v.name());
-      m.put("name-description", v.description());
-      m.put("VCPUs-max", v.vcpus());
-      m.put("memory-static-max", v.memory());
-      m.put("is-a-template", v.template());
-      m.put("is-a-snapshot", v.snapshot());
-      m.put("snapshot-of", v.snapshotOf());
-      m.put("disks", v.disks().size());
-      rows.add(m);
-    }
-    return rows;
-  }
-
   /** vm-list and template-list: the same listing of one kind of VM. */
   abstract static class ListVms extends XeCommand {
     abstract boolean templates();
@@ -113,7 +177,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return printRecords(a, rows(Vms.list(sr, templates())), defaults());
+      return printRecords(a, Records.vms(sr, Vms.list(sr, templates())), defaults());
     }
   }
 
@@ -128,7 +192,7 @@ final class VmVerbs {
 
     @Override
     List<String> defaults() {
-      return List.of("uuid", "name-label", "disks");
+      return Records.VM_DEFAULTS;
     }
   }
 

@@ -18,15 +18,35 @@ import picocli.CommandLine.Parameters;
  * default, comma-separated) and {@code params=} to choose the fields.
  */
 abstract class XeCommand extends VdiskCommand {
-  /** Fields that xe marks RW: the ones the param-set verbs change. */
+  /** Fields that xe marks {@code ( RW)}: the ones its param-set verbs change. */
   private static final Set<String> WRITABLE =
       Set.of(
           "name-label",
           "name-description",
-          "read-only",
           "VCPUs-max",
+          "VCPUs-at-startup",
           "memory-static-max",
-          "is-a-template");
+          "memory-dynamic-max",
+          "is-a-template",
+          "bootable",
+          "mode",
+          "userdevice");
+
+  /** Set fields ({@code (SRO)}) and map fields ({@code (MRO)}), as xe marks them. */
+  private static final Set<String> SETS = Set.of("snapshots", "vbd-uuids");
+
+  private static final Set<String> MAPS = Set.of("sm-config");
+
+  /** xe's marker of a field: RW or RO, S for a set, M for a map. */
+  static String marker(String field) {
+    if (SETS.contains(field)) {
+      return " (SRO)";
+    }
+    if (MAPS.contains(field)) {
+      return " (MRO)";
+    }
+    return WRITABLE.contains(field) ? " ( RW)" : " ( RO)";
+  }
 
   @Option(
       names = "--sr",
@@ -44,11 +64,41 @@ abstract class XeCommand extends VdiskCommand {
       description = "Print lists as the first selected field (uuid by default), comma-separated.")
   boolean minimal;
 
+  /** Keys every verb takes: {@code params=}, {@code sr-uuid=} (checked), {@code progress=}. */
+  private static final Set<String> UNIVERSAL = Set.of("params", "sr-uuid", "progress");
+
+  private ProgressBar progress;
+
   @Parameters(paramLabel = "KEY=VALUE", description = "xe-style arguments.")
   List<String> args = new ArrayList<>();
 
   /** The keys this verb takes. */
   abstract Set<String> keys();
+
+  /**
+   * The footer of an SR verb's help, from the keys it takes (so it cannot drift from the code): its
+   * own keys, the ones every verb takes, filters for lists, and the exit codes that matter.
+   */
+  static String[] keysHelp(XeCommand x) {
+    List<String> own = new ArrayList<>();
+    for (String k : new TreeSet<>(x.keys())) {
+      own.add(k + "=");
+    }
+    List<String> lines = new ArrayList<>();
+    lines.add("");
+    lines.add("Keys: " + (own.isEmpty() ? "none of its own" : String.join(" ", own)) + ".");
+    lines.add(
+        "Every verb also takes sr-uuid= (refused unless it is this SR's), progress=true (report"
+            + " progress also where stderr is no terminal; with --json as JSON lines) and"
+            + (x.lists()
+                ? " params=a,b|all; any other FIELD=VALUE filters the records on that field."
+                : " params=.")
+            + " Sizes take KiB..TiB, KB..TB (xe's, powers of 1024) or K, M, G, T.");
+    lines.add(
+        "Exit codes: 0 done; 2 usage (an unknown key, a bad size); 3 I/O; 6 refused (an unknown"
+            + " or ambiguous object, in use, read-only, a lock still held after --wait).");
+    return lines.toArray(String[]::new);
+  }
 
   /**
    * True for list verbs: any other {@code key=value} filters the records on that field, as xe's
@@ -88,22 +138,43 @@ abstract class XeCommand extends VdiskCommand {
         throw new ErrorHandler.UsageException("expected key=value, got '" + arg + "'");
       }
       String key = arg.substring(0, eq);
-      if (!keys().contains(key) && !key.equals("params") && !lists()) {
+      if (!keys().contains(key) && !UNIVERSAL.contains(key) && !lists()) {
         throw new ErrorHandler.UsageException(
             "unknown argument '" + key + "'; " + spec.name() + " takes " + new TreeSet<>(keys()));
       }
       a.put(key, arg.substring(eq + 1));
     }
-    try (StorageRepository sr =
-        mayCreate() && srNamed()
-            ? StorageRepository.create(srDir(), spec.name())
-            : StorageRepository.open(srDir(), changes(), spec.name())) {
+    boolean forced = bool(a, "progress", false);
+    a.remove("progress");
+    if (mayCreate() && srNamed() && !changes()) {
+      // a verb that takes the SR lock itself, later (a streamed import): make the SR, check its
+      // mount and finish what dead commands left, now
+      StorageRepository.create(srDir(), spec.name()).close();
+    }
+    try (ProgressBar bar = new ProgressBar(err(), spec.name(), forced, json);
+        StorageRepository sr =
+            mayCreate() && srNamed() && changes()
+                ? StorageRepository.create(srDir(), spec.name())
+                : StorageRepository.open(srDir(), changes(), spec.name())) {
+      progress = bar;
+      sr.setProgress(bar);
       for (String w : sr.warnings()) {
         err().println("vdisk: warning: " + w);
       }
       err().flush();
+      if (a.containsKey("sr-uuid")) {
+        sr.requireUuid(a.get("sr-uuid"));
+      }
       return run(a, sr);
     }
+  }
+
+  /**
+   * The verb's progress report (a bar on a terminal; lines or JSON when {@code progress=true}),
+   * which the SR's long work also reports to.
+   */
+  ProgressBar progress() {
+    return progress;
   }
 
   Path srDir() {
@@ -191,7 +262,7 @@ abstract class XeCommand extends VdiskCommand {
     for (Map<String, Object> m : shown) {
       boolean first = true;
       for (Map.Entry<String, Object> e : m.entrySet()) {
-        String label = e.getKey() + (WRITABLE.contains(e.getKey()) ? " ( RW)" : " ( RO)");
+        String label = e.getKey() + marker(e.getKey());
         String value = e.getValue() == null ? "<not in database>" : text(e.getValue());
         if (first) {
           out().printf("%-" + (width + 1) + "s: %s%n", label, value);

@@ -93,13 +93,28 @@ final class XvaVerbs {
       return true;
     }
 
+    /**
+     * The archive is read without the SR lock (a stream may take hours, and its sender may pause):
+     * the disks go into this process's temporary files; the lock is taken, after a check at the
+     * start, only to rename them into place and write the catalog.
+     */
+    @Override
+    boolean changes() {
+      return false;
+    }
+
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
       String filename = required(a, "filename");
       boolean force = bool(a, "force", false);
+      if (!srNamed()) {
+        StorageRepository.open(sr.dir(), true, spec.name()).close(); // lock and mount checks
+      }
       XvaTransfer.Imported r;
-      try (InputStream in = Stdio.input(filename)) {
-        r = XvaTransfer.importVm(sr, in, force);
+      try (InputStream in = Stdio.input(filename);
+          XvaTransfer.Staged staged = XvaTransfer.stage(sr, in, force);
+          StorageRepository w = StorageRepository.open(sr.dir(), true, spec.name())) {
+        r = XvaTransfer.commit(w, staged);
       }
       for (String w : r.read().warnings()) {
         err().println("vdisk: warning: " + w);
@@ -158,7 +173,7 @@ final class XvaVerbs {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
-    @Parameters(index = "0", paramLabel = "FILE")
+    @Parameters(index = "0", paramLabel = "FILE", description = "The XVA archive, or - for stdin.")
     Path file;
 
     @Override
@@ -206,7 +221,7 @@ final class XvaVerbs {
       description =
           "Check an XVA's structure, ova.xml's fields and every chunk's checksum. Exit 0 when valid.")
   static final class XvaVerify extends VdiskCommand {
-    @Parameters(index = "0", paramLabel = "FILE")
+    @Parameters(index = "0", paramLabel = "FILE", description = "The XVA archive, or - for stdin.")
     Path file;
 
     @Override

@@ -31,6 +31,39 @@ class CliTest {
     }
   }
 
+  /**
+   * The top-level list shows each verb's first description line: a whole sentence, not one cut
+   * mid-way; every positional parameter is described; an SR verb's help names the keys it takes.
+   */
+  @Test
+  void everyVerbHasAOneSentenceSummaryDescribedParametersAndItsKeys() {
+    java.util.List<String> bad = new java.util.ArrayList<>();
+    for (var e : Main.commandLine().getSubcommands().entrySet()) {
+      if (e.getKey().equals("help")) {
+        continue;
+      }
+      var spec = e.getValue().getCommandSpec();
+      String first = spec.usageMessage().description()[0];
+      if (!first.endsWith(".") || first.length() > 110) {
+        bad.add(e.getKey() + ": summary '" + first + "'");
+      }
+      for (var p : spec.positionalParameters()) {
+        if (String.join("", p.description()).isBlank()) {
+          bad.add(e.getKey() + ": " + p.paramLabel() + " has no description");
+        }
+      }
+      if (spec.userObject() instanceof XeCommand x) {
+        String help = Cli.run(e.getKey(), "--help").out();
+        for (String key : x.keys()) {
+          if (!help.contains(key + "=")) {
+            bad.add(e.getKey() + ": help does not name " + key + "=");
+          }
+        }
+      }
+    }
+    assertThat(bad).isEmpty();
+  }
+
   @Test
   void createInfoAndJson() throws Exception {
     Cli.run("create", "--size", "64M", f("a.vhd")).ok();
@@ -140,14 +173,14 @@ class CliTest {
     Cli.run("io", f("a.vhd"), "-c", "write -P 9 3M 1K").ok();
     Cli.run("convert", "-O", "raw", f("a.vhd"), f("a.raw")).ok();
     Cli.run("convert", "-O", "vhd-fixed", f("a.raw"), f("fixed.vhd")).ok();
-    Cli.run("convert", f("fixed.vhd"), f("dyn.vhd")).ok();
+    Cli.run("convert", "-O", "vpc", f("fixed.vhd"), f("dyn.vhd")).ok();
     Cli.run("compare", f("a.vhd"), f("dyn.vhd")).ok();
     Cli.run("compare", f("a.raw"), f("fixed.vhd")).ok();
     Cli.run("io", f("dyn.vhd"), "-c", "write -P 8 7M 512").ok();
     Cli diff = Cli.run("compare", f("a.vhd"), f("dyn.vhd"));
     assertThat(diff.exit()).isEqualTo(ExitCode.FAILED);
     assertThat(diff.out()).contains("Content mismatch at offset 7340032");
-    Cli exists = Cli.run("convert", f("a.vhd"), f("dyn.vhd"));
+    Cli exists = Cli.run("convert", "-O", "vpc", f("a.vhd"), f("dyn.vhd"));
     assertThat(exists.exit()).isEqualTo(ExitCode.IO);
     assertThat(exists.err()).contains("already exists");
   }

@@ -2,6 +2,7 @@ package io.vdisk.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -75,6 +76,50 @@ class FuseIT {
     Proc.ok(dir, "fsck.ext4", "-f", "-n", disk.toString());
     String cat = Proc.ok(dir, "debugfs", "-R", "cat hello.txt", disk.toString()).out();
     assertThat(cat).contains("hello from vdisk");
+  }
+
+  /** Mounting prints each partition sfdisk made, with the read-only command reaching it. */
+  @Test
+  void mountListsThePartitionsOfMbrAndGptImages() throws Exception {
+    for (String label : new String[] {"gpt", "dos"}) {
+      Path raw = dir.resolve(label + ".raw");
+      Proc.ok(dir, "truncate", "-s", "64M", raw.toString());
+      Proc.ok(
+          dir,
+          "sh",
+          "-c",
+          "printf 'label: " + label + "\\n,16M,L\\n,8M,S\\n,,L\\n' | sfdisk -q " + raw);
+      Cli.run("convert", "-O", "vpc", raw.toString(), dir.resolve(label + ".vhd").toString()).ok();
+      Path mnt = Files.createDirectories(dir.resolve("mnt-" + label));
+      Proc p =
+          vdisk("mount", "--read-only", dir.resolve(label + ".vhd").toString(), mnt.toString());
+      assertThat(p.exit()).as(p.out()).isZero();
+      mounts.add(mnt);
+      assertThat(p.out()).contains((label.equals("gpt") ? "GPT" : "MBR") + " partitions");
+      JsonNode table =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .readTree(Proc.ok(dir, "sfdisk", "--json", raw.toString()).out())
+              .get("partitiontable")
+              .get("partitions");
+      assertThat(table).hasSize(3);
+      for (int i = 0; i < 3; i++) {
+        long start = table.get(i).get("start").asLong() * 512;
+        long size = table.get(i).get("size").asLong() * 512;
+        assertThat(p.out())
+            .as(label + " partition " + (i + 1))
+            .contains(
+                "mount -o ro,loop,offset="
+                    + start
+                    + ",sizelimit="
+                    + size
+                    + " "
+                    + mnt.resolve("disk")
+                    + " /mnt/p"
+                    + (i + 1));
+      }
+      assertThat(p.out()).contains("Linux swap");
+      umount(mnt);
+    }
   }
 
   @Test

@@ -31,4 +31,39 @@ class ProgressIT {
     Proc pipe = Proc.ok(dir, "sh", "-c", convert + "p.raw 2>&1 | cat");
     assertThat(pipe.out()).doesNotContain("\r").doesNotContain("\u001b[").contains("Converted");
   }
+
+  @Test
+  void everyLongSrVerbShowsProgressOnATerminalAndJsonLinesWhenAsked() throws Exception {
+    String sr = "--sr=" + dir.resolve("sr");
+    java.nio.file.Files.createDirectories(dir.resolve("sr"));
+    Cli.run("sr-create", sr).ok();
+    String disk = Cli.run("vdi-create", sr, "name-label=d", "virtual-size=48M").ok().out().trim();
+    Cli.run("io", dir.resolve("sr").resolve(disk + ".vhd").toString(), "-c", "write -P 3 0 8M")
+        .ok();
+    String vm = Cli.run("vm-create", sr, "name-label=vm").ok().out().trim();
+    Cli.run("vbd-create", sr, "vm-uuid=" + vm, "vdi-uuid=" + disk, "device=0").ok();
+    String v = "java -jar " + jar() + " ";
+    String s = " --sr=" + dir.resolve("sr") + " ";
+    for (String line :
+        java.util.List.of(
+            "vm-export" + s + "vm=vm filename=vm.xva",
+            "vm-import" + s + "filename=vm.xva",
+            "vm-copy" + s + "vm=" + vm + " new-name-label=copy",
+            "vdi-copy" + s + "uuid=" + disk,
+            "vdi-export" + s + "uuid=" + disk + " filename=d.raw format=raw",
+            "vdi-import" + s + "uuid=" + disk + " filename=d.raw format=raw")) {
+      String verb = line.substring(0, line.indexOf(' '));
+      Proc tty = Proc.ok(dir, "script", "-qec", v + line, "/dev/null");
+      assertThat(tty.out()).as(line).contains("\r" + verb + " [").contains("100% 48.0 MiB/");
+      if (verb.equals("vm-export")) {
+        String stream = v + "vm-export" + s + "vm=vm filename=-";
+        Proc pipe = Proc.ok(dir, "sh", "-c", stream + " 2>&1 >/dev/null | cat");
+        assertThat(pipe.out()).as("in a pipe").doesNotContain("\r", "\u001b[", "%");
+        Proc json = Proc.ok(dir, "sh", "-c", stream + " --json progress=true 2>&1 >/dev/null");
+        assertThat(json.out())
+            .as("JSON progress lines")
+            .contains("{\"progress\":{\"verb\":\"vm-export\",\"done\":50331648,\"total\":50331648");
+      }
+    }
+  }
 }

@@ -49,6 +49,47 @@ class StreamIT {
     Proc.run(dir, "umount", full.toString());
   }
 
+  /**
+   * A streamed vm-import waits for its input without the SR lock: while the sender pauses halfway,
+   * another process changes the SR at once (--no-wait), and the import then completes.
+   */
+  @Test
+  void aStreamedImportLeavesTheSrFreeWhileItWaitsForInput() throws Exception {
+    Path xva = dir.resolve("web.xva");
+    Cli.run("vm-export", "--sr", sr, "vm=web", "filename=" + xva).ok();
+    byte[] archive = Files.readAllBytes(xva);
+    Process p =
+        new ProcessBuilder(
+                "java",
+                "-jar",
+                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
+                "vm-import",
+                "--sr",
+                sr,
+                "filename=-")
+            .redirectErrorStream(true)
+            .start();
+    try (java.io.OutputStream in = p.getOutputStream()) {
+      in.write(archive, 0, archive.length / 2);
+      in.flush();
+      Thread.sleep(1500); // the importer is reading, then waiting for the rest
+      Cli.run("vdi-create", "--sr", sr, "--no-wait", "name-label=meanwhile", "virtual-size=1M")
+          .ok();
+      assertThat(Cli.run("vm-list", "--sr", sr, "--minimal").ok().out().trim()).isEqualTo(vm);
+      in.write(archive, archive.length / 2, archive.length - archive.length / 2);
+    }
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    String imported = out.trim();
+    assertThat(Cli.run("vm-list", "--sr", sr, "--minimal").ok().out()).contains(imported, vm);
+    assertThat(Cli.run("vdi-list", "--sr", sr, "name-label=meanwhile", "--minimal").ok().out())
+        .isNotBlank();
+    try (var files = Files.list(Path.of(sr))) {
+      assertThat(files).noneMatch(io.vdisk.engine.io.TempFiles::isTemp);
+    }
+  }
+
   @Test
   void anExportToAFullDiskFailsThroughStdoutAndThroughAFile() throws Exception {
     Proc p = sh(vdisk() + "vm-export --sr " + sr + " vm=web filename=- > " + full.resolve("a.xva"));

@@ -113,7 +113,10 @@ class XeCliTest {
     }
     // Naming it makes it; sr-create adopts a directory.
     created("vdi-create", "name-label=x", "virtual-size=1M");
-    assertThat(Cli.run("sr-create", "--sr", typo.toString()).ok().out()).contains(typo.toString());
+    String srUuid = Cli.run("sr-create", "--sr", typo.toString()).ok().out().trim();
+    assertThat(srUuid).matches("[0-9a-f-]{36}");
+    assertThat(Cli.run("sr-list", "--sr", typo.toString(), "--minimal").ok().out().trim())
+        .isEqualTo(srUuid);
     Cli.run("vm-list", "--sr", typo.toString()).ok();
   }
 
