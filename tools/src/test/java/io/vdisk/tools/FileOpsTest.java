@@ -40,7 +40,9 @@ class FileOpsTest {
           // A scratch file for a compressed XVA's disk, private to one mount and removed on close.
           "io.vdisk.engine.xva.XvaDisk",
           // The NBD server's listening Unix socket file: made by bind, removed on close.
-          "io.vdisk.nbd.NbdServer");
+          "io.vdisk.nbd.NbdServer",
+          // Run by the build only: writes the man page and bash completion into target/.
+          "io.vdisk.tools.Release");
 
   private static final ImportOption NO_TESTS =
       new ImportOption() {
