@@ -33,12 +33,30 @@ final class RecordVerbs {
     SnapshotList.class
   };
 
+  /** Where a kind of record comes from. */
+  @FunctionalInterface
+  interface Source {
+    List<Map<String, Object>> records(StorageRepository sr) throws IOException;
+  }
+
   /** Reads one kind of record; the verbs below only choose which. */
   abstract static class Reader extends XeCommand {
-    abstract List<Map<String, Object>> records(StorageRepository sr) throws IOException;
+    private final String kind;
+    private final Source source;
+
+    Reader(String kind, Source source) {
+      this.kind = kind;
+      this.source = source;
+    }
+
+    final List<Map<String, Object>> records(StorageRepository sr) throws IOException {
+      return source.records(sr);
+    }
 
     /** The kind's name in errors: SR, VDI, VM, VBD. */
-    abstract String kind();
+    final String kind() {
+      return kind;
+    }
 
     @Override
     boolean changes() {
@@ -48,7 +66,12 @@ final class RecordVerbs {
 
   /** {@code *-list}: filtered on any field, {@code params=}, {@code --minimal}, {@code --json}. */
   abstract static class Lister extends Reader {
-    abstract List<String> defaults();
+    private final List<String> defaults;
+
+    Lister(String kind, Source source, List<String> defaults) {
+      super(kind, source);
+      this.defaults = defaults;
+    }
 
     @Override
     Set<String> keys() {
@@ -62,12 +85,16 @@ final class RecordVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return printRecords(a, records(sr), defaults());
+      return printRecords(a, records(sr), defaults);
     }
   }
 
   /** {@code *-param-list uuid=}: every field of one record. */
   abstract static class ParamList extends Reader {
+    ParamList(String kind, Source source) {
+      super(kind, source);
+    }
+
     @Override
     Set<String> keys() {
       return Set.of("uuid");
@@ -87,6 +114,10 @@ final class RecordVerbs {
    * field, {@code param-key=} picks one entry.
    */
   abstract static class ParamGet extends Reader {
+    ParamGet(String kind, Source source) {
+      super(kind, source);
+    }
+
     @Override
     Set<String> keys() {
       return Set.of("uuid", "param-name", "param-key");
@@ -128,45 +159,22 @@ final class RecordVerbs {
       name = "sr-list",
       description = "List the SR (uuid, name, type, sizes) [params=...|all] [FIELD=VALUE filters].")
   static final class SrList extends Lister {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.srs(sr);
-    }
-
-    @Override
-    String kind() {
-      return "SR";
-    }
-
-    @Override
-    List<String> defaults() {
-      return Records.SR_DEFAULTS;
+    SrList() {
+      super("SR", Records::srs, Records.SR_DEFAULTS);
     }
   }
 
   @Command(name = "sr-param-list", description = "Every field of the SR uuid=.")
   static final class SrParamList extends ParamList {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.srs(sr);
-    }
-
-    @Override
-    String kind() {
-      return "SR";
+    SrParamList() {
+      super("SR", Records::srs);
     }
   }
 
   @Command(name = "sr-param-get", description = "One field of the SR uuid=: param-name=.")
   static final class SrParamGet extends ParamGet {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.srs(sr);
-    }
-
-    @Override
-    String kind() {
-      return "SR";
+    SrParamGet() {
+      super("SR", Records::srs);
     }
   }
 
@@ -189,14 +197,8 @@ final class RecordVerbs {
 
   @Command(name = "vdi-param-list", description = "Every field of the VDI uuid=.")
   static final class VdiParamList extends ParamList {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vdis(sr);
-    }
-
-    @Override
-    String kind() {
-      return "VDI";
+    VdiParamList() {
+      super("VDI", Records::vdis);
     }
   }
 
@@ -204,14 +206,8 @@ final class RecordVerbs {
       name = "vdi-param-get",
       description = "One field of the VDI uuid=: param-name= [param-key=] (sm-config: vhd-parent).")
   static final class VdiParamGet extends ParamGet {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vdis(sr);
-    }
-
-    @Override
-    String kind() {
-      return "VDI";
+    VdiParamGet() {
+      super("VDI", Records::vdis);
     }
   }
 
@@ -221,27 +217,15 @@ final class RecordVerbs {
       name = "vm-param-list",
       description = "Every field of the VM, template or snapshot uuid=.")
   static final class VmParamList extends ParamList {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vms(sr, Vms.list(sr, null));
-    }
-
-    @Override
-    String kind() {
-      return "VM";
+    VmParamList() {
+      super("VM", sr -> Records.vms(sr, Vms.list(sr, null)));
     }
   }
 
   @Command(name = "vm-param-get", description = "One field of the VM uuid=: param-name=.")
   static final class VmParamGet extends ParamGet {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vms(sr, Vms.list(sr, null));
-    }
-
-    @Override
-    String kind() {
-      return "VM";
+    VmParamGet() {
+      super("VM", sr -> Records.vms(sr, Vms.list(sr, null)));
     }
   }
 
@@ -249,19 +233,11 @@ final class RecordVerbs {
       name = "snapshot-list",
       description = "List the VM snapshots [params=...|all] [FIELD=VALUE filters].")
   static final class SnapshotList extends Lister {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vms(sr, Vms.snapshots(sr));
-    }
-
-    @Override
-    String kind() {
-      return "snapshot";
-    }
-
-    @Override
-    List<String> defaults() {
-      return List.of("uuid", "name-label", "name-description", "snapshot-of", "snapshot-time");
+    SnapshotList() {
+      super(
+          "snapshot",
+          sr -> Records.vms(sr, Vms.snapshots(sr)),
+          List.of("uuid", "name-label", "name-description", "snapshot-of", "snapshot-time"));
     }
   }
 
@@ -271,45 +247,22 @@ final class RecordVerbs {
       name = "vbd-list",
       description = "List the VBDs (a VM's disks) [params=...|all] [FIELD=VALUE filters].")
   static final class VbdList extends Lister {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vbds(sr);
-    }
-
-    @Override
-    String kind() {
-      return "VBD";
-    }
-
-    @Override
-    List<String> defaults() {
-      return Records.VBD_DEFAULTS;
+    VbdList() {
+      super("VBD", Records::vbds, Records.VBD_DEFAULTS);
     }
   }
 
   @Command(name = "vbd-param-list", description = "Every field of the VBD uuid=.")
   static final class VbdParamList extends ParamList {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vbds(sr);
-    }
-
-    @Override
-    String kind() {
-      return "VBD";
+    VbdParamList() {
+      super("VBD", Records::vbds);
     }
   }
 
   @Command(name = "vbd-param-get", description = "One field of the VBD uuid=: param-name=.")
   static final class VbdParamGet extends ParamGet {
-    @Override
-    List<Map<String, Object>> records(StorageRepository sr) throws IOException {
-      return Records.vbds(sr);
-    }
-
-    @Override
-    String kind() {
-      return "VBD";
+    VbdParamGet() {
+      super("VBD", Records::vbds);
     }
   }
 

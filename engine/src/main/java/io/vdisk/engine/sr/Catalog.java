@@ -172,15 +172,16 @@ final class Catalog implements AutoCloseable {
    * opened read-only).
    */
   String config(String vdi, String key) throws IOException {
+    return optionalValue("SELECT value FROM vdi_config WHERE vdi = ? AND key = ?", vdi, key);
+  }
+
+  /**
+   * The first column of the first row, or null when there is none or its table is not there (a
+   * catalog made before the table existed, opened read-only, has never been given it).
+   */
+  private String optionalValue(String sql, String... args) throws IOException {
     try {
-      return query(
-              "SELECT value FROM vdi_config WHERE vdi = ? AND key = ?",
-              r -> r.getString(1),
-              vdi,
-              key)
-          .stream()
-          .findFirst()
-          .orElse(null);
+      return query(sql, r -> r.getString(1), args).stream().findFirst().orElse(null);
     } catch (IOException e) {
       if (String.valueOf(e.getMessage()).contains("no such table")) {
         return null;
@@ -213,16 +214,7 @@ final class Catalog implements AutoCloseable {
    * null (also for a catalog made before the table existed and opened read-only).
    */
   String srField(String key) throws IOException {
-    try {
-      return query("SELECT value FROM sr WHERE key = ?", r -> r.getString(1), key).stream()
-          .findFirst()
-          .orElse(null);
-    } catch (IOException e) {
-      if (String.valueOf(e.getMessage()).contains("no such table")) {
-        return null;
-      }
-      throw e;
-    }
+    return optionalValue("SELECT value FROM sr WHERE key = ?", key);
   }
 
   /** Sets a field of the SR's record; {@code onlyIfAbsent} keeps a value already there. */
