@@ -63,7 +63,7 @@ coalesce_setup="rm -rf co && mkdir co && $vdisk create --size ${size}M co/base.v
 : >t_vdisk; : >t_qemu; : >t_cp; : >t_coalesce; : >t_cp_half
 : >t_xexp; : >t_xexpxx; : >t_ximgimp; : >t_ximp; : >t_ximgexp; : >t_sha1; : >t_cpdata
 for round in $(seq 1 "$rounds"); do
-  a=$(run_once "rm -f flat.vhd" $vdisk convert -O vhd "$leaf" flat.vhd)
+  a=$(run_once "rm -f flat.vhd" $vdisk convert -O vpc "$leaf" flat.vhd)
   b=$(run_once "rm -f qflat.vhd" qemu-img convert -f vpc -O vpc -o force_size=on single.vhd qflat.vhd)
   c=$(run_once "rm -f copy.raw" cp --sparse=always chain/chain.raw copy.raw)
   d=$(run_once "$coalesce_setup" $vdisk coalesce co/child.vhd)
@@ -86,7 +86,7 @@ t_vdisk=$(median <t_vdisk); t_qemu=$(median <t_qemu); t_cp=$(median <t_cp)
 t_coalesce=$(median <t_coalesce); t_cp_half=$(median <t_cp_half)
 t_xexp=$(median <t_xexp); t_xexpxx=$(median <t_xexpxx); t_ximgimp=$(median <t_ximgimp)
 t_ximp=$(median <t_ximp); t_ximgexp=$(median <t_ximgexp); t_sha1=$(median <t_sha1); t_cpdata=$(median <t_cpdata)
-$vdisk convert -O vhd "$leaf" check.vhd >/dev/null && $vdisk compare check.vhd chain/chain.raw >/dev/null
+$vdisk convert -O vpc "$leaf" check.vhd >/dev/null && $vdisk compare check.vhd chain/chain.raw >/dev/null
 
 mibs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", a / b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -109,3 +109,68 @@ echo "| sha1sum of the allocated bytes ($((alloc_kib / 1024)) MiB) | $t_sha1 | |
 echo "| cp of the allocated bytes | $t_cpdata | | |"
 echo
 echo "(every command is followed by sync; vdisk figures include JVM start-up, about 0.25 s)"
+
+# Start-up, scale and depth: the same rounds discipline, smaller commands.
+echo "building SRs of 10 and 1000 VDIs and depth-1/depth-30 chains..." >&2
+t10=$(java -cp "$here/bench/target/benchmarks.jar" io.vdisk.bench.MakeSr "$work/sr10" 10)
+t1000=$(java -cp "$here/bench/target/benchmarks.jar" io.vdisk.bench.MakeSr "$work/sr1000" 1000)
+deep=$((size / 4))
+leaf1=$(java -cp "$here/bench/target/benchmarks.jar" io.vdisk.bench.MakeChain "$work/d1" "$deep" 1)
+leaf30=$(java -cp "$here/bench/target/benchmarks.jar" io.vdisk.bench.MakeChain "$work/d30" "$deep" 30)
+: >t_ver; : >t_info; : >t_qinfo; : >t_list; : >t_vmlist; : >t_clone10; : >t_clone1000; : >t_d1; : >t_d30
+for round in $(seq 1 "$rounds"); do
+  a=$(run_once "" $vdisk --version)
+  b=$(run_once "" $vdisk info single.vhd)
+  c=$(run_once "" qemu-img info single.vhd)
+  d=$(run_once "" $vdisk vdi-list --sr "$work/sr1000" --minimal)
+  e=$(run_once "" $vdisk vm-list --sr "$work/sr1000")
+  f=$(run_once "" $vdisk vm-clone --sr "$work/sr10" vm=$t10 new-name-label=c$round)
+  g=$(run_once "" $vdisk vm-clone --sr "$work/sr1000" vm=$t1000 new-name-label=c$round)
+  h=$(run_once "rm -f f1.vhd" $vdisk convert -O vpc "$leaf1" f1.vhd)
+  i=$(run_once "rm -f f30.vhd" $vdisk convert -O vpc "$leaf30" f30.vhd)
+  if [[ $round -gt 1 ]]; then
+    echo "$a" >>t_ver; echo "$b" >>t_info; echo "$c" >>t_qinfo; echo "$d" >>t_list; echo "$e" >>t_vmlist
+    echo "$f" >>t_clone10; echo "$g" >>t_clone1000; echo "$h" >>t_d1; echo "$i" >>t_d30
+  fi
+  echo "round $round: --version $a info $b qemu-img info $c vdi-list $d vm-list $e clone@10 $f clone@1000 $g flatten d1 $h d30 $i" >&2
+done
+t_ver=$(median <t_ver); t_info=$(median <t_info); t_qinfo=$(median <t_qinfo); t_list=$(median <t_list)
+t_vmlist=$(median <t_vmlist); t_clone10=$(median <t_clone10); t_clone1000=$(median <t_clone1000)
+t_d1=$(median <t_d1); t_d30=$(median <t_d30)
+echo
+echo "| start-up and scale | seconds | vs reference |"
+echo "|---|---|---|"
+echo "| vdisk --version | $t_ver | $(ratio "$t_qinfo" "$t_ver") x qemu-img info |"
+echo "| vdisk info (dynamic VHD) | $t_info | $(ratio "$t_qinfo" "$t_info") x qemu-img info |"
+echo "| qemu-img info | $t_qinfo | 1.00 |"
+echo "| vdisk vdi-list --minimal, 1000 VDIs | $t_list | |"
+echo "| vdisk vm-list, 1000 VDIs | $t_vmlist | |"
+echo "| vdisk vm-clone, SR of 10 VDIs | $t_clone10 | 1.00 |"
+echo "| vdisk vm-clone, SR of 1000 VDIs | $t_clone1000 | $(ratio "$t_clone1000" "$t_clone10") x the 10-VDI SR |"
+echo "| vdisk convert -O vpc, depth-1 chain ($deep MiB) | $t_d1 | 1.00 |"
+echo "| vdisk convert -O vpc, depth-30 chain (same amount of data) | $t_d30 | $(ratio "$t_d30" "$t_d1") x depth 1 |"
+
+# Issue 12's targets, each as the ratio it is judged by (higher is better where "x peer", lower
+# where "x cp" or "x depth 1"), and whether this run meets it.
+judge() { # name value op limit
+  awk -v n="$1" -v v="$2" -v op="$3" -v l="$4" 'BEGIN {
+    ok = (op == ">=") ? (v >= l) : (v <= l);
+    printf "| %s | %.2f | %s %s | %s |\n", n, v, op, l, ok ? "met" : "**missed**" }'
+}
+echo
+echo "| target | this run | wanted | |"
+echo "|---|---|---|---|"
+judge "flatten: vdisk speed / qemu-img convert vpc->vpc" "$(ratio "$t_qemu" "$t_vdisk")" ">=" 1.25
+judge "flatten: vdisk time / cp --sparse=always" "$(ratio "$t_vdisk" "$t_cp")" "<=" 1.1
+judge "coalesce: vdisk time / cp of the child" "$(ratio "$t_coalesce" "$t_cp_half")" "<=" 1.1
+judge "vm-export SHA-1: time / cp of the data" "$(ratio "$t_xexp" "$t_cpdata")" "<=" 1.2
+judge "vm-export SHA-1: speed / xva-img disk-import" "$(ratio "$t_ximgimp" "$t_xexp")" ">=" 2
+judge "vm-export xxhash: time / cp of the data" "$(ratio "$t_xexpxx" "$t_cpdata")" "<=" 1.1
+judge "vm-import: time / cp of the data" "$(ratio "$t_ximp" "$t_cpdata")" "<=" 1.3
+judge "vm-import: speed / xva-img disk-export" "$(ratio "$t_ximgexp" "$t_ximp")" ">=" 2.5
+judge "vdisk info: seconds" "$t_info" "<=" 0.3
+judge "vdi-list of 1000 VDIs: seconds" "$t_list" "<=" 0.3
+judge "vm-clone: 1000-VDI SR / 10-VDI SR" "$(ratio "$t_clone1000" "$t_clone10")" "<=" 1.1
+judge "flatten: depth 30 / depth 1" "$(ratio "$t_d30" "$t_d1")" "<=" 1.1
+echo
+echo "(the FUSE rows are bench/fuse.sh's; the chain-read row is ChainReadBenchmark's)"

@@ -17,25 +17,6 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "VHD images, copy-on-write chains and their tools.",
-    subcommands = {
-      CreateCommand.class,
-      SnapshotCommand.class,
-      InfoCommand.class,
-      CheckCommand.class,
-      ConvertCommand.class,
-      CoalesceCommand.class,
-      CommitCommand.class,
-      RebaseCommand.class,
-      ResizeCommand.class,
-      IoCommand.class,
-      MapCommand.class,
-      CompareCommand.class,
-      MountCommand.class,
-      UmountCommand.class,
-      ServeCommand.class,
-      DemoCommand.class,
-      CommandLine.HelpCommand.class
-    },
     footer = {
       "",
       "Storage repository verbs (sr-*, vdi-*, vm-*, vbd-*, snapshot-*, template-list, backup,",
@@ -114,7 +95,7 @@ public final class Main implements Runnable {
             new OutputStreamWriter(
                 new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8),
             true);
-    CommandLine cl = commandLine().setOut(out);
+    CommandLine cl = commandLine(args).setOut(out);
     int code = execute(cl, args);
     out.flush();
     if (out.checkError() && code == ExitCode.OK) {
@@ -158,7 +139,11 @@ public final class Main implements Runnable {
    */
   static int execute(CommandLine cl, String... args) {
     try {
-      return cl.execute(verbFirst(args, cl.getSubcommands().keySet()));
+      java.util.Set<String> names =
+          cl.getCommand() instanceof Main m && m.verbNames != null
+              ? m.verbNames
+              : cl.getSubcommands().keySet();
+      return cl.execute(verbFirst(args, names));
     } catch (OutOfMemoryError e) {
       cl.getErr()
           .println(
@@ -170,6 +155,9 @@ public final class Main implements Runnable {
     cl.getErr().flush();
     return ExitCode.INTERNAL;
   }
+
+  /** Every verb's name when the command line holds only the one it runs, else null. */
+  private java.util.Set<String> verbNames;
 
   /** The SR verbs' options that xe users and the README write before the verb. */
   private static final java.util.Set<String> BEFORE_VERB = java.util.Set.of("--json", "--minimal");
@@ -202,8 +190,90 @@ public final class Main implements Runnable {
     return kept.toArray(new String[0]);
   }
 
+  /** The image verbs, then the SR verbs' groups: the order of the top-level help. */
+  private static final Class<?>[] IMAGE_VERBS = {
+    CreateCommand.class,
+    SnapshotCommand.class,
+    InfoCommand.class,
+    CheckCommand.class,
+    ConvertCommand.class,
+    CoalesceCommand.class,
+    CommitCommand.class,
+    RebaseCommand.class,
+    ResizeCommand.class,
+    IoCommand.class,
+    MapCommand.class,
+    CompareCommand.class,
+    MountCommand.class,
+    UmountCommand.class,
+    ServeCommand.class,
+    DemoCommand.class,
+    CommandLine.HelpCommand.class
+  };
+
+  private static final Class<?>[][] GROUPS = {
+    IMAGE_VERBS,
+    SrVerbs.ALL,
+    RecordVerbs.ALL,
+    CbtVerbs.ALL,
+    VmVerbs.ALL,
+    XvaVerbs.ALL,
+    BackupVerbs.ALL
+  };
+
+  /** Every verb's class by its name, from the annotations alone (no command model built). */
+  static java.util.Map<String, Class<?>> verbs() {
+    java.util.Map<String, Class<?>> m = new java.util.LinkedHashMap<>();
+    for (Class<?>[] group : GROUPS) {
+      for (Class<?> c : group) {
+        m.put(c.getAnnotation(Command.class).name(), c);
+      }
+    }
+    return m;
+  }
+
+  /** The command line with every verb (help, tests, the man page). */
   static CommandLine commandLine() {
-    CommandLine cl = new CommandLine(new Main());
+    return commandLine(verbs().values());
+  }
+
+  /**
+   * The command line for {@code args}: with only the verb they name when they name one (building
+   * picocli's model of some 70 verbs costs a fifth of a second of every start), with none for a
+   * bare {@code --version}, else with every verb (help lists them; a mistyped verb gets picocli's
+   * suggestion).
+   */
+  static CommandLine commandLine(String[] args) {
+    java.util.Map<String, Class<?>> all = verbs();
+    if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+      return commandLine(java.util.List.of());
+    }
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--sr") || a.equals("--wait")) {
+        i++; // its value, which may be any word
+        continue;
+      }
+      Class<?> c = all.get(a);
+      if (c == CommandLine.HelpCommand.class) {
+        break; // help VERB needs the verbs
+      }
+      if (c != null) {
+        return commandLine(java.util.List.of(c), all.keySet());
+      }
+    }
+    return commandLine(all.values());
+  }
+
+  private static CommandLine commandLine(java.util.Collection<Class<?>> verbs) {
+    return commandLine(verbs, null);
+  }
+
+  private static CommandLine commandLine(
+      java.util.Collection<Class<?>> verbs, java.util.Set<String> allNames) {
+    Main main = new Main();
+    main.verbNames = allNames;
+    CommandLine cl = new CommandLine(main);
     io.vdisk.engine.io.LockWait.setLimit(java.time.Duration.ofSeconds(DEFAULT_WAIT_SECONDS));
     io.vdisk.engine.io.SharedMounts.setSingleHost(false);
     io.vdisk.engine.io.LockWait.onWait(
@@ -211,13 +281,8 @@ public final class Main implements Runnable {
           cl.getErr().println("vdisk: " + m);
           cl.getErr().flush();
         });
-    for (Class<?>[] group :
-        new Class<?>[][] {
-          SrVerbs.ALL, RecordVerbs.ALL, CbtVerbs.ALL, VmVerbs.ALL, XvaVerbs.ALL, BackupVerbs.ALL
-        }) {
-      for (Class<?> verb : group) {
-        cl.addSubcommand(verb);
-      }
+    for (Class<?> verb : verbs) {
+      cl.addSubcommand(verb);
     }
     // Every verb takes --help (and -h), as every qemu-img and xe user tries first.
     for (CommandLine sub : cl.getSubcommands().values()) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The command line: exit codes, one-line errors, JSON shapes. */
 class CliTest {
@@ -62,6 +63,32 @@ class CliTest {
       }
     }
     assertThat(bad).isEmpty();
+  }
+
+  /** The real entry builds only the verb it runs; the answers are the same as with every verb. */
+  @Test
+  void aCommandLineWithOnlyItsVerbBehavesAsTheWholeOne() {
+    assertThat(Main.commandLine(new String[] {"info", "x.vhd"}).getSubcommands().keySet())
+        .containsExactly("info");
+    assertThat(Main.commandLine(new String[] {"--sr", "create", "vm-list"}).getSubcommands())
+        .containsOnlyKeys("vm-list");
+    assertThat(Main.commandLine(new String[] {"help", "create"}).getSubcommands())
+        .containsKeys("help", "create", "vm-list");
+    assertThat(Main.commandLine(new String[] {"--version"}).getSubcommands()).isEmpty();
+    assertThat(Main.commandLine(new String[] {"vm-lst"}).getSubcommands()).containsKey("vm-list");
+    for (String[] args :
+        new String[][] {
+          {"create", "--bogus"}, {"--sr", f("sr"), "--minimal", "vm-list"}, {"info", f("none.vhd")}
+        }) {
+      java.io.StringWriter a = new java.io.StringWriter();
+      java.io.StringWriter b = new java.io.StringWriter();
+      CommandLine one = Main.commandLine(args);
+      one.setErr(new java.io.PrintWriter(a, true)).setOut(new java.io.PrintWriter(a, true));
+      CommandLine all = Main.commandLine();
+      all.setErr(new java.io.PrintWriter(b, true)).setOut(new java.io.PrintWriter(b, true));
+      assertThat(Main.execute(one, args)).isEqualTo(Main.execute(all, args));
+      assertThat(a.toString()).isEqualTo(b.toString());
+    }
   }
 
   @Test
