@@ -276,6 +276,7 @@ public final class StorageRepository implements Closeable {
   public List<VdiView> vdis() throws IOException {
     SrTree tree = SrTree.read(dir);
     List<Catalog.Vbd> vbds = catalog.vbds();
+    java.util.Set<String> templateDisks = templateDisks(vbds);
     List<VdiView> out = new ArrayList<>();
     for (Catalog.Vdi v : catalog.vdis()) {
       SrTree.Node n = tree.node(v.uuid());
@@ -302,7 +303,7 @@ public final class StorageRepository implements Closeable {
               n == null ? 0 : n.physicalSize(),
               n == null ? 0 : tree.depth(v.uuid()),
               tree.parent(v.uuid()),
-              v.readOnly() || isTemplateDisk(v.uuid()),
+              v.readOnly() || templateDisks.contains(v.uuid()),
               v.snapshot(),
               v.managed(),
               n != null && n.hidden(),
@@ -337,18 +338,25 @@ public final class StorageRepository implements Closeable {
         .orElseThrow(() -> new SrException(SrException.Kind.NOT_FOUND, "no VDI with uuid " + uuid));
   }
 
-  private boolean isTemplateDisk(String vdi) throws IOException {
-    List<Catalog.Vm> vms = catalog.vms();
-    for (Catalog.Vbd b : catalog.vbds()) {
-      if (b.vdi().equals(vdi)) {
-        for (Catalog.Vm vm : vms) {
-          if (vm.uuid().equals(b.vm()) && (vm.template() || vm.snapshot())) {
-            return true;
-          }
-        }
+  /** The disks of templates and snapshots (read-only VDIs), from one read of the VMs. */
+  private java.util.Set<String> templateDisks(List<Catalog.Vbd> vbds) throws IOException {
+    java.util.Set<String> readOnlyVms = new java.util.HashSet<>();
+    for (Catalog.Vm vm : catalog.vms()) {
+      if (vm.template() || vm.snapshot()) {
+        readOnlyVms.add(vm.uuid());
       }
     }
-    return false;
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (Catalog.Vbd b : vbds) {
+      if (readOnlyVms.contains(b.vm())) {
+        out.add(b.vdi());
+      }
+    }
+    return out;
+  }
+
+  private boolean isTemplateDisk(String vdi) throws IOException {
+    return templateDisks(catalog.vbds()).contains(vdi);
   }
 
   /**
