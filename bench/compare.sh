@@ -95,7 +95,7 @@ echo "vdisk compare.sh: ${size} MiB virtual, $((alloc_kib / 1024)) MiB allocated
 echo
 echo "| operation | seconds | MiB/s (virtual) | vs reference |"
 echo "|---|---|---|---|"
-echo "| vdisk convert -O vhd (flatten depth-3 chain) | $t_vdisk | $(mibs "$size" "$t_vdisk") | $(ratio "$t_qemu" "$t_vdisk") x qemu-img |"
+echo "| vdisk convert -O vpc (flatten depth-3 chain) | $t_vdisk | $(mibs "$size" "$t_vdisk") | $(ratio "$t_qemu" "$t_vdisk") x qemu-img |"
 echo "| qemu-img convert -f vpc -O vpc (same data, one image) | $t_qemu | $(mibs "$size" "$t_qemu") | 1.00 |"
 echo "| cp --sparse=always (raw contents, the limit) | $t_cp | $(mibs "$size" "$t_cp") | $(ratio "$t_qemu" "$t_cp") x qemu-img |"
 echo "| vdisk coalesce (child with ${half} MiB of data) | $t_coalesce | $(mibs "$half" "$t_coalesce") | $(ratio "$t_cp_half" "$t_coalesce") x cp |"

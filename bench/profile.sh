@@ -30,8 +30,8 @@ profile() { # name command...
   sync
   t1=$(date +%s.%N)
   echo "== $name: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s (with sync)"
-  "$jfr" view --width 160 hot-methods "$work/$name.jfr" 2>/dev/null | sed -n '1,18p'
-  "$jfr" view --width 160 allocation-by-class "$work/$name.jfr" 2>/dev/null | sed -n '1,10p'
+  "$jfr" view --width 120 hot-methods "$work/$name.jfr" 2>/dev/null | sed -n "5,14p"
+  "$jfr" summary "$work/$name.jfr" | grep -E "ExecutionSample|NativeMethodSample|FileRead |FileWrite |ObjectAllocationSample" || true
 }
 t0=$(date +%s.%N); "$vdisk" --version >/dev/null; t1=$(date +%s.%N)
 echo "== JVM start and exit (vdisk --version): $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
