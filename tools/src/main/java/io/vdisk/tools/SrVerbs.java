@@ -323,17 +323,50 @@ final class SrVerbs {
       return Set.of("uuid", "filename", "format", "force");
     }
 
+    /**
+     * A stream is read without the SR's lock and the VDI's (its sender may pause for as long as it
+     * likes); they are taken to check and replace the VDI's file. A file or a delta is applied
+     * under them.
+     */
     @Override
-    int run(Map<String, String> a, StorageRepository sr) throws Exception {
+    boolean changes() {
+      return false;
+    }
+
+    @Override
+    int run(Map<String, String> a, StorageRepository readOnly) throws Exception {
       String filename = required(a, "filename");
+      if (Stdio.isDash(filename) || isStream(Path.of(filename))) {
+        if (a.containsKey("force")) {
+          throw new ErrorHandler.UsageException("force= is for deltas (differencing VHDs) only");
+        }
+        io.vdisk.engine.Disks.Format format =
+            ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
+        StorageRepository.open(readOnly.dir(), true, spec.name()).close(); // locks, mount, recovery
+        try (java.io.InputStream in = Stdio.input(filename);
+            Vdis.StagedContents staged =
+                Vdis.stageContents(readOnly, required(a, "uuid"), in, format, progress());
+            StorageRepository sr = StorageRepository.open(readOnly.dir(), true, spec.name())) {
+          Vdis.commitContents(sr, staged);
+        }
+        return ExitCode.OK;
+      }
+      try (StorageRepository sr = StorageRepository.open(readOnly.dir(), true, spec.name())) {
+        sr.setProgress(progress());
+        return fromFile(a, sr);
+      }
+    }
+
+    private static boolean isStream(Path p) {
+      return java.nio.file.Files.exists(p) && !java.nio.file.Files.isRegularFile(p);
+    }
+
+    private int fromFile(Map<String, String> a, StorageRepository sr) throws Exception {
+      Path p = Path.of(required(a, "filename"));
       io.vdisk.engine.Disks.Format format =
           ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
-      Path p = Path.of(filename);
-      boolean file =
-          !Stdio.isDash(filename)
-              && (java.nio.file.Files.isRegularFile(p) || !java.nio.file.Files.exists(p));
-      if (file
-          && format == io.vdisk.engine.Disks.Format.VHD
+      if (format == io.vdisk.engine.Disks.Format.VHD
+          && java.nio.file.Files.isRegularFile(p)
           && io.vdisk.engine.Disks.isDifferencingVhd(p)) {
         io.vdisk.engine.sr.Deltas.Imported r =
             io.vdisk.engine.sr.Deltas.importDelta(
@@ -344,13 +377,7 @@ final class SrVerbs {
       if (a.containsKey("force")) {
         throw new ErrorHandler.UsageException("force= is for deltas (differencing VHDs) only");
       }
-      if (file) {
-        Vdis.importFrom(sr, required(a, "uuid"), p, format);
-      } else {
-        try (java.io.InputStream in = Stdio.input(filename)) {
-          Vdis.importFrom(sr, required(a, "uuid"), in, format, progress());
-        }
-      }
+      Vdis.importFrom(sr, required(a, "uuid"), p, format);
       return ExitCode.OK;
     }
   }

@@ -50,6 +50,47 @@ class StreamIT {
   }
 
   /**
+   * A streamed vdi-import too: while its sender pauses, the SR and even the VDI's lock are free (a
+   * snapshot of the VDI goes ahead), and the import then replaces the contents whole.
+   */
+  @Test
+  void aStreamedVdiImportHoldsNoLockWhileItWaitsForInput() throws Exception {
+    byte[] data = new byte[16 << 20];
+    new Random(11).nextBytes(data);
+    Process p =
+        new ProcessBuilder(
+                "java",
+                "-jar",
+                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
+                "vdi-import",
+                "--sr",
+                sr,
+                "uuid=" + vdi,
+                "filename=-",
+                "format=raw")
+            .redirectErrorStream(true)
+            .start();
+    try (java.io.OutputStream in = p.getOutputStream()) {
+      in.write(data, 0, data.length / 2);
+      in.flush();
+      Thread.sleep(1500);
+      Cli.run("vdi-create", "--sr", sr, "--no-wait", "name-label=meanwhile", "virtual-size=1M")
+          .ok();
+      Cli.run("vdi-snapshot", "--sr", sr, "--no-wait", "uuid=" + vdi).ok();
+      in.write(data, data.length / 2, data.length - data.length / 2);
+    }
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    Path back = dir.resolve("back.raw");
+    Cli.run("vdi-export", "--sr", sr, "uuid=" + vdi, "filename=" + back, "format=raw").ok();
+    assertThat(Files.readAllBytes(back)).isEqualTo(data);
+    try (var files = Files.list(Path.of(sr))) {
+      assertThat(files).noneMatch(io.vdisk.engine.io.TempFiles::isTemp);
+    }
+  }
+
+  /**
    * A streamed vm-import waits for its input without the SR lock: while the sender pauses halfway,
    * another process changes the SR at once (--no-wait), and the import then completes.
    */

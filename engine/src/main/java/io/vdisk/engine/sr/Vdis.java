@@ -475,17 +475,113 @@ public final class Vdis {
   public static void importFrom(
       StorageRepository sr, String uuid, InputStream in, Disks.Format format, Progress progress)
       throws IOException {
-    replaceContents(
-        sr,
-        uuid,
-        out -> {
-          if (format == Disks.Format.VHD) {
-            Streams.readVhd(in, out, progress);
-          } else {
-            Streams.readRaw(in, out, progress);
-          }
-        },
-        null);
+    try (StagedContents staged = stageContents(sr, uuid, in, format, progress)) {
+      commitContents(sr, staged);
+    }
+  }
+
+  /**
+   * A VDI's new contents read from a stream into a temporary image of the SR (named for this
+   * process: another command's sweep leaves it while this one lives), not yet the VDI's. Closing it
+   * removes the image unless {@link #commitContents} took it.
+   */
+  public static final class StagedContents implements java.io.Closeable {
+    private final StorageRepository sr;
+    private final String vdi;
+    private final Path tmp;
+    private final long size;
+    private boolean taken;
+
+    private StagedContents(StorageRepository sr, String vdi, Path tmp, long size) {
+      this.sr = sr;
+      this.vdi = vdi;
+      this.tmp = tmp;
+      this.size = size;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (!taken) {
+        sr.provider().delete(tmp);
+      }
+    }
+  }
+
+  /**
+   * Reads a stream into a new standalone image of the VDI's size, under no lock (a stream may pause
+   * for as long as its sender likes; the SR and the VDI stay free meanwhile).
+   */
+  public static StagedContents stageContents(
+      StorageRepository sr, String uuid, InputStream in, Disks.Format format, Progress progress)
+      throws IOException {
+    sr.requireWritableVdi(uuid);
+    StorageProvider p = sr.provider();
+    long size;
+    try (DiskChain c = sr.chain(uuid, true)) {
+      size = c.size();
+    }
+    Path tmp = io.vdisk.engine.io.TempFiles.next(sr.file(uuid), "import");
+    p.delete(tmp);
+    StagedContents staged = new StagedContents(sr, uuid, tmp, size);
+    try {
+      VhdCreator.createDynamic(p, tmp, VhdCreator.Spec.dynamic(size));
+      try (DiskChain out =
+          DiskChain.open(
+              tmp, StorageProvider.Access.WRITE, p, sr.dir(), WriteRule.Grant.NEW_IMAGE)) {
+        if (format == Disks.Format.VHD) {
+          Streams.readVhd(in, out, progress);
+        } else {
+          Streams.readRaw(in, out, progress);
+        }
+        out.flush();
+      }
+      return staged;
+    } catch (IOException | RuntimeException e) {
+      try {
+        staged.close();
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Makes staged contents the VDI's, under its lock: refused if the VDI was resized or became
+   * read-only meanwhile; its CBT log marks everything changed, then the staged image is renamed
+   * over the VDI's file (its old ancestors become garbage for sr-gc), all under {@code
+   * Cbt.guarded}.
+   */
+  public static void commitContents(StorageRepository sr, StagedContents staged)
+      throws IOException {
+    sr.requireWritable();
+    sr.requireWritableVdi(staged.vdi);
+    try (SrLock l = sr.vdiLock(staged.vdi, true, "vdi-import")) {
+      long size;
+      try (DiskChain c = sr.chain(staged.vdi, true)) {
+        size = c.size();
+      }
+      if (size != staged.size) {
+        throw new SrException(
+            SrException.Kind.INVALID,
+            "VDI "
+                + staged.vdi
+                + " was resized while the import read its input ("
+                + staged.size
+                + " -> "
+                + size
+                + " bytes); import again");
+      }
+      Cbt.guarded(
+          sr,
+          List.of(staged.vdi),
+          () -> {
+            Cbt.replacing(sr, staged.vdi, size);
+            sr.provider().move(staged.tmp, sr.file(staged.vdi));
+            staged.taken = true;
+          });
+      sr.catalog().transaction(() -> sr.catalog().putConfig(staged.vdi, Deltas.CONTENT, null));
+    }
   }
 
   /** What fills a VDI's new contents. */
