@@ -146,6 +146,12 @@ abstract class XeCommand extends VdiskCommand {
     }
     boolean forced = bool(a, "progress", false);
     a.remove("progress");
+    if (a.containsKey("sr-uuid") && !StorageRepository.exists(srDir().toAbsolutePath())) {
+      // an SR named by UUID must exist: never make a new one only to refuse it
+      throw new io.vdisk.engine.sr.SrException(
+          io.vdisk.engine.sr.SrException.Kind.NOT_FOUND,
+          "no SR at " + srDir().toAbsolutePath() + " (sr-uuid=" + a.get("sr-uuid") + ")");
+    }
     if (mayCreate() && srNamed() && !changes()) {
       // a verb that takes the SR lock itself, later (a streamed import): make the SR, check its
       // mount and finish what dead commands left, now

@@ -193,5 +193,17 @@ class XeReplayTest {
     }
     assertThat(xe("vdi-list --minimal").out().trim()).isEmpty();
     assertThat(xe("vm-list --minimal").out().trim()).isEmpty();
+    // a creating verb given sr-uuid= of a directory that is no SR makes none
+    Path none = dir.resolve("none");
+    Cli r =
+        Cli.run(
+            "vdi-create",
+            "--sr",
+            none.toString(),
+            "sr-uuid=" + other,
+            "name-label=x",
+            "virtual-size=1M");
+    assertThat(r.exit()).isEqualTo(ExitCode.REFUSED);
+    assertThat(Files.exists(none)).isFalse();
   }
 }
