@@ -218,14 +218,14 @@ final class RecordVerbs {
       description = "Every field of the VM, template or snapshot uuid=.")
   static final class VmParamList extends ParamList {
     VmParamList() {
-      super("VM", sr -> Records.vms(sr, Vms.list(sr, null)));
+      super("VM", sr -> Records.vms(sr, v -> true));
     }
   }
 
   @Command(name = "vm-param-get", description = "One field of the VM uuid=: param-name=.")
   static final class VmParamGet extends ParamGet {
     VmParamGet() {
-      super("VM", sr -> Records.vms(sr, Vms.list(sr, null)));
+      super("VM", sr -> Records.vms(sr, v -> true));
     }
   }
 
@@ -236,7 +236,7 @@ final class RecordVerbs {
     SnapshotList() {
       super(
           "snapshot",
-          sr -> Records.vms(sr, Vms.snapshots(sr)),
+          sr -> Records.vms(sr, Vms.VmView::snapshot),
           List.of("uuid", "name-label", "name-description", "snapshot-of", "snapshot-time"));
     }
   }

@@ -56,14 +56,15 @@ final class Records {
   static List<Map<String, Object>> vdis(StorageRepository sr) throws IOException {
     String srUuid = sr.uuid() == null ? "" : sr.uuid();
     List<StorageRepository.VdiView> all = sr.vdis();
+    Map<String, List<String>> snapshotsOf = new java.util.HashMap<>();
+    for (StorageRepository.VdiView s : all) {
+      if (s.snapshotOf() != null) {
+        snapshotsOf.computeIfAbsent(s.snapshotOf(), k -> new ArrayList<>()).add(s.uuid());
+      }
+    }
     List<Map<String, Object>> rows = new ArrayList<>();
     for (StorageRepository.VdiView v : all) {
-      List<String> snapshots = new ArrayList<>();
-      for (StorageRepository.VdiView s : all) {
-        if (v.uuid().equals(s.snapshotOf())) {
-          snapshots.add(s.uuid());
-        }
-      }
+      List<String> snapshots = snapshotsOf.getOrDefault(v.uuid(), List.of());
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("uuid", v.uuid());
       m.put("name-label", v.name());
@@ -103,17 +104,22 @@ final class Records {
           "sharable",
           "read-only");
 
-  static List<Map<String, Object>> vms(StorageRepository sr, List<Vms.VmView> vms)
-      throws IOException {
+  /** The VMs, templates or snapshots {@code which} picks, from one read of them all. */
+  static List<Map<String, Object>> vms(
+      StorageRepository sr, java.util.function.Predicate<Vms.VmView> which) throws IOException {
     List<Vms.VmView> all = Vms.list(sr, null);
-    List<Map<String, Object>> rows = new ArrayList<>();
-    for (Vms.VmView v : vms) {
-      List<String> snapshots = new ArrayList<>();
-      for (Vms.VmView s : all) {
-        if (s.snapshot() && v.uuid().equals(s.snapshotOf())) {
-          snapshots.add(s.uuid());
-        }
+    Map<String, List<String>> snapshotsOf = new java.util.HashMap<>();
+    for (Vms.VmView s : all) {
+      if (s.snapshot() && s.snapshotOf() != null) {
+        snapshotsOf.computeIfAbsent(s.snapshotOf(), k -> new ArrayList<>()).add(s.uuid());
       }
+    }
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (Vms.VmView v : all) {
+      if (!which.test(v)) {
+        continue;
+      }
+      List<String> snapshots = snapshotsOf.getOrDefault(v.uuid(), List.of());
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("uuid", v.uuid());
       m.put("name-label", v.name());
@@ -135,6 +141,16 @@ final class Records {
   }
 
   static final List<String> VM_DEFAULTS = List.of("uuid", "name-label", "power-state");
+
+  /** xe's vm-list: neither templates nor snapshots (xapi flags snapshots as templates too). */
+  static boolean isVm(Vms.VmView v) {
+    return !v.template();
+  }
+
+  /** xe's template-list: templates that are not snapshots. */
+  static boolean isTemplate(Vms.VmView v) {
+    return v.template() && !v.snapshot();
+  }
 
   static List<Map<String, Object>> vbds(StorageRepository sr) throws IOException {
     List<Map<String, Object>> rows = new ArrayList<>();

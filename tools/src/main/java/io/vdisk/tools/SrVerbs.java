@@ -3,6 +3,7 @@ package io.vdisk.tools;
 import io.vdisk.engine.Converter;
 import io.vdisk.engine.sr.SrMaintenance;
 import io.vdisk.engine.sr.StorageRepository;
+import io.vdisk.engine.sr.VdiContents;
 import io.vdisk.engine.sr.Vdis;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -344,10 +345,10 @@ final class SrVerbs {
             ConvertCommand.parseFormat(a.getOrDefault("format", "raw"));
         StorageRepository.open(readOnly.dir(), true, spec.name()).close(); // locks, mount, recovery
         try (java.io.InputStream in = Stdio.input(filename);
-            Vdis.StagedContents staged =
-                Vdis.stageContents(readOnly, required(a, "uuid"), in, format, progress());
+            VdiContents.StagedContents staged =
+                VdiContents.stageContents(readOnly, required(a, "uuid"), in, format, progress());
             StorageRepository sr = StorageRepository.open(readOnly.dir(), true, spec.name())) {
-          Vdis.commitContents(sr, staged);
+          VdiContents.commitContents(sr, staged);
         }
         return ExitCode.OK;
       }
@@ -377,7 +378,7 @@ final class SrVerbs {
       if (a.containsKey("force")) {
         throw new ErrorHandler.UsageException("force= is for deltas (differencing VHDs) only");
       }
-      Vdis.importFrom(sr, required(a, "uuid"), p, format);
+      VdiContents.importFrom(sr, required(a, "uuid"), p, format);
       return ExitCode.OK;
     }
   }
@@ -423,10 +424,10 @@ final class SrVerbs {
       }
       if (Stdio.isDash(filename)) {
         java.io.OutputStream out = Stdio.stdout();
-        Vdis.exportTo(sr, required(a, "uuid"), out, t, progress());
+        VdiContents.exportTo(sr, required(a, "uuid"), out, t, progress());
         out.flush();
       } else {
-        Vdis.exportTo(sr, required(a, "uuid"), Path.of(filename), t);
+        VdiContents.exportTo(sr, required(a, "uuid"), Path.of(filename), t);
       }
       return ExitCode.OK;
     }

@@ -44,8 +44,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      String ref =
-          a.containsKey("template-uuid") ? a.get("template-uuid") : required(a, "template");
+      String ref = either(a, "template-uuid", "template");
       Vms.VmView t = Vms.get(sr, ref);
       if (!t.template() || t.snapshot()) {
         throw new io.vdisk.engine.sr.SrException(
@@ -70,8 +69,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      Vms.revert(
-          sr, a.containsKey("snapshot-uuid") ? a.get("snapshot-uuid") : required(a, "snapshot"));
+      Vms.revert(sr, either(a, "snapshot-uuid", "snapshot"));
       return ExitCode.OK;
     }
   }
@@ -87,10 +85,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      Vms.VmView s =
-          Vms.get(
-              sr,
-              a.containsKey("snapshot-uuid") ? a.get("snapshot-uuid") : required(a, "snapshot"));
+      Vms.VmView s = Vms.get(sr, either(a, "snapshot-uuid", "snapshot"));
       if (!s.snapshot()) {
         throw new io.vdisk.engine.sr.SrException(
             io.vdisk.engine.sr.SrException.Kind.INVALID,
@@ -142,7 +137,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      String vm = a.containsKey("vm-uuid") ? a.get("vm-uuid") : required(a, "vm");
+      String vm = either(a, "vm-uuid", "vm");
       return created(
           Vms.createVbd(
               sr,
@@ -177,7 +172,8 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return printRecords(a, Records.vms(sr, Vms.list(sr, templates())), defaults());
+      return printRecords(
+          a, Records.vms(sr, templates() ? Records::isTemplate : Records::isVm), defaults());
     }
   }
 
@@ -225,7 +221,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      Vms.VmView vm = Vms.get(sr, a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"));
+      Vms.VmView vm = Vms.get(sr, either(a, "uuid", "vm"));
       List<Map<String, Object>> rows = new ArrayList<>();
       for (Vms.Disk d : vm.disks()) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -285,11 +281,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(
-          Vms.cloneVm(
-              sr,
-              a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"),
-              required(a, "new-name-label")));
+      return created(Vms.cloneVm(sr, either(a, "uuid", "vm"), required(a, "new-name-label")));
     }
   }
 
@@ -305,11 +297,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(
-          Vms.copyVm(
-              sr,
-              a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"),
-              required(a, "new-name-label")));
+      return created(Vms.copyVm(sr, either(a, "uuid", "vm"), required(a, "new-name-label")));
     }
   }
 
@@ -324,11 +312,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      return created(
-          Vms.snapshotVm(
-              sr,
-              a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"),
-              required(a, "new-name-label")));
+      return created(Vms.snapshotVm(sr, either(a, "uuid", "vm"), required(a, "new-name-label")));
     }
   }
 
@@ -341,7 +325,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      Vms.uninstall(sr, a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"));
+      Vms.uninstall(sr, either(a, "uuid", "vm"));
       return ExitCode.OK;
     }
   }
@@ -357,7 +341,7 @@ final class VmVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      Vms.destroy(sr, a.containsKey("uuid") ? a.get("uuid") : required(a, "vm"));
+      Vms.destroy(sr, either(a, "uuid", "vm"));
       return ExitCode.OK;
     }
   }

@@ -199,6 +199,14 @@ abstract class XeCommand extends VdiskCommand {
     return v;
   }
 
+  /**
+   * xe's two names for one argument ({@code uuid=} or {@code vm=}): the first given, else the
+   * second, required.
+   */
+  static String either(Map<String, String> a, String first, String second) {
+    return a.containsKey(first) ? a.get(first) : required(a, second);
+  }
+
   static long size(Map<String, String> a, String key) {
     try {
       return Sizes.parse(required(a, key));

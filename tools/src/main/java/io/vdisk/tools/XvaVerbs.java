@@ -45,7 +45,7 @@ final class XvaVerbs {
 
     @Override
     int run(Map<String, String> a, StorageRepository sr) throws Exception {
-      String vm = a.containsKey("uuid") ? a.get("uuid") : required(a, "vm");
+      String vm = either(a, "uuid", "vm");
       String filename = required(a, "filename");
       XvaCompression compression;
       try {

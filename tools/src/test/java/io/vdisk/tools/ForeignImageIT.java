@@ -78,6 +78,23 @@ class ForeignImageIT {
   }
 
   /**
+   * {@code convert -n} into a tapdisk image: the source's data lands in and beside the
+   * partial-bitmap blocks, and the source's zeros replace the data the image held (block 0's and
+   * block 2's present runs), read back by every tool.
+   */
+  @Test
+  void convertIntoAPartialBitmapImageIsReadByEveryTool() throws Exception {
+    Path img = dir.resolve("tap.vhd");
+    tapImage(img);
+    byte[] src = new byte[8 * MIB];
+    Arrays.fill(src, 64 << 10, 1 * MIB, (byte) 0x55);
+    Arrays.fill(src, 4 * MIB + 512 * 1024, 5 * MIB, (byte) 0x66);
+    Path raw = Files.write(dir.resolve("src.raw"), src);
+    Cli.run("convert", "-n", "-O", "vpc", raw.toString(), img.toString()).ok();
+    assertEveryToolReads(img, src);
+  }
+
+  /**
    * A delta imported onto a VDI that XenServer made (the tapdisk image adopted by sr-create):
    * written in place into its partial-bitmap blocks, and read back by every tool.
    */

@@ -116,7 +116,7 @@ public final class Backups {
               Deltas.export(sr, snap, prev.snapshot(), prev.file(), file, false, sr.progress())
                   .bytes();
         } else {
-          bytes += Vdis.exportTo(sr, snap, file, Converter.Target.VHD).dataBytes();
+          bytes += VdiContents.exportTo(sr, snap, file, Converter.Target.VHD).dataBytes();
         }
         if (prev != null && usable(sr, prev.snapshot(), d.vdi())) {
           oldSnapshots.add(prev.snapshot());
@@ -228,7 +228,7 @@ public final class Backups {
               sr, name != null ? name : run.name(), run.description(), run.vcpus(), run.memory());
       for (Disk d : run.disks()) {
         String vdi = Vdis.create(sr, d.name(), "", d.size());
-        Vdis.importFrom(sr, vdi, vmDir.resolve(d.vdi()).resolve(d.file()), Disks.Format.VHD);
+        VdiContents.importFrom(sr, vdi, vmDir.resolve(d.vdi()).resolve(d.file()), Disks.Format.VHD);
         Vms.createVbd(sr, vm, vdi, d.device(), d.bootable(), d.mode());
       }
       return vm;

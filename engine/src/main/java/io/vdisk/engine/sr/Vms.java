@@ -116,37 +116,25 @@ public final class Vms {
   public static List<VmView> list(StorageRepository sr, Boolean templates) throws IOException {
     List<VmView> out = new ArrayList<>();
     List<StorageRepository.VdiView> vdis = sr.vdis();
+    List<Catalog.Vbd> vbds = sr.catalog().vbds();
     for (Catalog.Vm vm : sr.catalog().vms()) {
       if (templates != null && (vm.template() != templates || (templates && vm.snapshot()))) {
         continue;
       }
-      out.add(view(sr, vm, vdis));
-    }
-    return out;
-  }
-
-  /** The VM snapshots (xe's snapshot-list). */
-  public static List<VmView> snapshots(StorageRepository sr) throws IOException {
-    List<VmView> out = new ArrayList<>();
-    List<StorageRepository.VdiView> vdis = sr.vdis();
-    for (Catalog.Vm vm : sr.catalog().vms()) {
-      if (vm.snapshot()) {
-        out.add(view(sr, vm, vdis));
-      }
+      out.add(view(vm, vdis, vbds));
     }
     return out;
   }
 
   public static VmView get(StorageRepository sr, String ref) throws IOException {
-    return view(sr, resolve(sr, ref), sr.vdis());
+    return view(resolve(sr, ref), sr.vdis(), sr.catalog().vbds());
   }
 
   private static VmView view(
-      StorageRepository sr, Catalog.Vm vm, List<StorageRepository.VdiView> vdis)
-      throws IOException {
+      Catalog.Vm vm, List<StorageRepository.VdiView> vdis, List<Catalog.Vbd> vbds) {
     List<Disk> disks = new ArrayList<>();
     java.time.Instant taken = null;
-    for (Catalog.Vbd b : sr.catalog().vbds()) {
+    for (Catalog.Vbd b : vbds) {
       if (!b.vm().equals(vm.uuid())) {
         continue;
       }

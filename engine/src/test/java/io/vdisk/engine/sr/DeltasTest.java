@@ -30,7 +30,7 @@ class DeltasTest {
       String vdi = Vdis.create(sr, "d", "", SIZE);
       SrStoryTest.write(sr, vdi, 0, 3 << 20, 0x11);
       String s1 = Vdis.snapshot(sr, vdi);
-      Vdis.exportTo(sr, s1, out.resolve(s1 + ".vhd"), Converter.Target.VHD);
+      VdiContents.exportTo(sr, s1, out.resolve(s1 + ".vhd"), Converter.Target.VHD);
       SrStoryTest.write(sr, vdi, 512, 512, 0x21);
       SrStoryTest.write(sr, vdi, 1L << 20, 4096, 0); // zeros over data: must not show the base
       SrStoryTest.write(sr, vdi, (5L << 20) - 512, 2048, 0x23);
@@ -66,7 +66,8 @@ class DeltasTest {
           .hasMessageContaining("import its base first");
       byte[] untouched = SrStoryTest.read(sr, restored);
       assertThat(untouched).as("a refused import changes nothing").isEqualTo(new byte[(int) SIZE]);
-      Vdis.importFrom(sr, restored, out.resolve(s1 + ".vhd"), io.vdisk.engine.Disks.Format.VHD);
+      VdiContents.importFrom(
+          sr, restored, out.resolve(s1 + ".vhd"), io.vdisk.engine.Disks.Format.VHD);
       Deltas.Imported imp = Deltas.importDelta(sr, restored, delta, false, Progress.NONE);
       assertThat(imp.bytes()).isEqualTo(r.bytes());
       assertThat(SrStoryTest.read(sr, restored)).isEqualTo(want);
@@ -76,7 +77,7 @@ class DeltasTest {
 
       // A write after the import: the VDI is no longer what it was imported from.
       String again = Vdis.create(sr, "again", "", SIZE);
-      Vdis.importFrom(sr, again, out.resolve(s1 + ".vhd"), io.vdisk.engine.Disks.Format.VHD);
+      VdiContents.importFrom(sr, again, out.resolve(s1 + ".vhd"), io.vdisk.engine.Disks.Format.VHD);
       SrStoryTest.write(sr, again, 0, 512, 0x77);
       assertThatThrownBy(() -> Deltas.importDelta(sr, again, delta, false, Progress.NONE))
           .hasMessageContaining("holds no imported image");

@@ -44,7 +44,7 @@ class SrFailureTest {
       case "vdi-destroy" -> Vdis.destroy(sr, ids.get("snap"));
       case "vdi-resize" -> Vdis.resize(sr, ids.get("data"), 64L << 20);
       case "vdi-import" ->
-          Vdis.importFrom(
+          VdiContents.importFrom(
               sr,
               ids.get("data"),
               new ByteArrayInputStream(new byte[1 << 20]),

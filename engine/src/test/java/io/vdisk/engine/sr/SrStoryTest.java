@@ -265,12 +265,13 @@ class SrStoryTest {
       byte[] raw = new byte[(int) SIZE / 2];
       Arrays.fill(raw, 1 << 20, 2 << 20, (byte) 0x42);
       Path src = java.nio.file.Files.write(dir.resolve("in.raw"), raw);
-      Vdis.importFrom(sr, disk, src, io.vdisk.engine.Disks.Format.RAW);
+      VdiContents.importFrom(sr, disk, src, io.vdisk.engine.Disks.Format.RAW);
       byte[] expected = new byte[(int) SIZE];
       System.arraycopy(raw, 0, expected, 0, raw.length);
       assertThat(read(sr, disk)).isEqualTo(expected);
       try (io.vdisk.engine.VirtualDisk open = sr.openVdi(disk, true)) {
-        assertThatThrownBy(() -> Vdis.importFrom(sr, disk, src, io.vdisk.engine.Disks.Format.RAW))
+        assertThatThrownBy(
+                () -> VdiContents.importFrom(sr, disk, src, io.vdisk.engine.Disks.Format.RAW))
             .isInstanceOf(SrException.class)
             .hasMessageContaining("is read by host ")
             .hasMessageContaining(": vdisk read since");
