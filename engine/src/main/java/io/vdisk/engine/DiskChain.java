@@ -4,6 +4,7 @@ import io.vdisk.engine.image.ParentResolver;
 import io.vdisk.engine.image.VhdImage;
 import io.vdisk.engine.io.ReadOnlyDiskException;
 import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.Transfers;
 import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.CorruptImageException;
 import io.vdisk.vhd.SectorBitmap;
@@ -11,6 +12,7 @@ import io.vdisk.vhd.UnsupportedImageException;
 import io.vdisk.vhd.VhdLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -263,6 +265,50 @@ public final class DiskChain implements VirtualDisk {
       }
     } finally {
       lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * A block whose bytes one layer's file holds whole goes to {@code target} by the kernel's copy,
+   * outside the chain's lock (data in a VHD never moves once written, so a write meanwhile is a
+   * write racing a read, as with {@link #read}); any other block is read into a buffer under the
+   * lock, as {@link #read} does, and written from it.
+   */
+  @Override
+  public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+    VirtualDisk.checkRange(this, offset, length);
+    long pos = offset;
+    long end = offset + length;
+    while (pos < end) {
+      int block = (int) (pos / blockSize);
+      int inBlock = (int) (pos % blockSize);
+      int n = (int) Math.min(end - pos, blockSize - inBlock);
+      VhdImage whole = null;
+      ByteBuffer buffered = null;
+      lock.readLock().lock();
+      try {
+        int layer = owner[block];
+        if (layer >= 0) {
+          VhdImage img = layers.get(layer);
+          if ((ownerFull.contains(block) || img.isFixed()) && pos + n <= img.size()) {
+            whole = img;
+          } else {
+            n = Math.min(n, Transfers.BUFFER_SIZE);
+            buffered = Transfers.buffer(n);
+            readBlock(block, inBlock, buffered.duplicate(), 0);
+          }
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+      if (whole != null) {
+        whole.transferData(block, inBlock, n, target);
+      } else if (buffered != null) {
+        Transfers.writeFully(target, buffered);
+      } else {
+        Transfers.zeros(n, target);
+      }
+      pos += n;
     }
   }
 

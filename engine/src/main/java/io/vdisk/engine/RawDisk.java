@@ -3,9 +3,11 @@ package io.vdisk.engine;
 import io.vdisk.engine.io.ReadOnlyDiskException;
 import io.vdisk.engine.io.Storage;
 import io.vdisk.engine.io.StorageProvider;
+import io.vdisk.engine.io.Transfers;
 import io.vdisk.engine.io.Zeros;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +58,13 @@ public final class RawDisk implements VirtualDisk {
     VirtualDisk.checkRange(this, offset, dst.remaining());
     storage.read(dst, offset);
     Zeros.fill(dst);
+  }
+
+  @Override
+  public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+    VirtualDisk.checkRange(this, offset, length);
+    long sent = storage.transferTo(offset, length, target);
+    Transfers.zeros(length - sent, target); // a file shorter than the disk: zeros past its end
   }
 
   @Override

@@ -1,9 +1,11 @@
 package io.vdisk.engine;
 
 import io.vdisk.engine.io.ReadOnlyDiskException;
+import io.vdisk.engine.io.Transfers;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -61,6 +63,23 @@ public interface VirtualDisk extends Closeable {
       zeros.clear().limit(n);
       d.write(offset + done, zeros);
       done += n;
+    }
+  }
+
+  /**
+   * Writes {@code [offset, offset + length)} to {@code target}, all of it, as {@link #read} would
+   * give it: a server's reply. The default reads through a per-thread buffer; disks whose bytes lie
+   * unchanged in a file (a raw file, a VHD's fully present blocks) let the kernel copy them ({@code
+   * sendfile}) instead.
+   */
+  default void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+    checkRange(this, offset, length);
+    for (long done = 0; done < length; ) {
+      ByteBuffer b = Transfers.buffer(length - done);
+      read(offset + done, b);
+      b.flip();
+      done += b.remaining();
+      Transfers.writeFully(target, b);
     }
   }
 

@@ -92,6 +92,9 @@ class CrashTest {
           String where =
               (model == 0 ? "kill" : "power loss") + " at op " + cut + " of " + rec.ops.size();
           byte[] seen = TestDisks.readAll(image);
+          assertThat(TestDisks.transferAll(image))
+              .as(where + ": a server's transfer sends what a read reads")
+              .isEqualTo(seen);
           assertOldOrNew(seen, oldView, newView, acknowledgedView, cut >= acknowledgedOps, where);
           List<Finding> findings = ImageChecker.check(image);
           assertThat(findings)

@@ -44,6 +44,15 @@ final class TestDisks {
     }
   }
 
+  /** The whole disk as {@link VirtualDisk#transferTo} sends it to a channel. */
+  static byte[] transferAll(Path p) throws IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (DiskChain c = DiskChain.open(p, true)) {
+      c.transferTo(0, c.size(), java.nio.channels.Channels.newChannel(out));
+    }
+    return out.toByteArray();
+  }
+
   static ByteBuffer filled(int n, int value) {
     byte[] b = new byte[n];
     java.util.Arrays.fill(b, (byte) value);

@@ -193,6 +193,72 @@ abstract class VirtualDiskContract {
 
   // ---- extents ----------------------------------------------------------------------------
 
+  // ---- transfers to a channel ------------------------------------------------------------
+
+  /** What {@code transferTo} wrote, into a file (the kernel's copy) or a stream (Java's). */
+  private byte[] transferred(VirtualDisk d, long at, long len, boolean toFile) throws IOException {
+    if (!toFile) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      d.transferTo(at, len, java.nio.channels.Channels.newChannel(out));
+      return out.toByteArray();
+    }
+    Path f = java.nio.file.Files.createTempFile(dir, "transfer", ".bin");
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+      d.transferTo(at, len, ch);
+    }
+    return java.nio.file.Files.readAllBytes(f);
+  }
+
+  @Test
+  void transferToSendsWhatReadReadsOverEveryEdge() throws IOException {
+    VirtualDisk d = open(true);
+    long[][] ranges = {
+      {0, size},
+      {0, 1},
+      {3, blockSize},
+      {blockSize - 700L, 1400},
+      {2L * blockSize + 3, 100},
+      {2L * blockSize, blockSize},
+      {4L * blockSize - 1024, 2048},
+      {size - 1, 1},
+      {size, 0}
+    };
+    for (long[] r : ranges) {
+      long at = Math.max(0, r[0]);
+      long len = Math.min(r[1], size - at);
+      for (boolean toFile : new boolean[] {true, false}) {
+        assertThat(transferred(d, at, len, toFile))
+            .as("transfer of %d+%d to a %s", at, len, toFile ? "file" : "stream")
+            .isEqualTo(model(at, (int) len));
+      }
+    }
+  }
+
+  @Test
+  void transferToAfterWritesSendsTheNewBytes() throws IOException {
+    VirtualDisk d = open(false);
+    if (d.isReadOnly()) {
+      return; // nothing to write; the read-only transfers are checked above
+    }
+    write(d, 0, blockSize, 0x21); // a whole block rewritten in the top layer
+    write(d, 2L * blockSize + 512, 512, 0x22); // one sector of a partly present block
+    write(d, size - 700, 700, 0x23);
+    assertThat(transferred(d, 0, size, true)).isEqualTo(model);
+    assertThat(transferred(d, 0, size, false)).isEqualTo(model);
+  }
+
+  @Test
+  void transferPastTheEndIsRefusedBeforeAnyByte() throws IOException {
+    VirtualDisk d = open(true);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    assertThatThrownBy(() -> d.transferTo(size - 1, 2, java.nio.channels.Channels.newChannel(out)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> d.transferTo(-1, 1, java.nio.channels.Channels.newChannel(out)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(out.size()).isZero();
+  }
+
   @Test
   void extentsAreOrderedMergedAndCoverTheRange() throws IOException {
     VirtualDisk d = open(true);

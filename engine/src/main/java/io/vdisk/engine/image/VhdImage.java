@@ -2,6 +2,7 @@ package io.vdisk.engine.image;
 
 import io.vdisk.engine.io.ReadOnlyDiskException;
 import io.vdisk.engine.io.Storage;
+import io.vdisk.engine.io.Transfers;
 import io.vdisk.engine.io.Zeros;
 import io.vdisk.vhd.Batmap;
 import io.vdisk.vhd.BatmapHeader;
@@ -15,6 +16,7 @@ import io.vdisk.vhd.VhdLayout;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.BitSet;
 import java.util.Map;
 import org.roaringbitmap.RoaringBitmap;
@@ -362,6 +364,16 @@ public final class VhdImage implements Closeable {
       }
     }
     readFully(dst, pos);
+  }
+
+  /**
+   * Writes {@code length} bytes of an allocated block from byte {@code offsetInBlock} to {@code
+   * target}, ignoring bitmaps, as {@link #readData} would read them: the kernel copies them.
+   */
+  public void transferData(int block, int offsetInBlock, int length, WritableByteChannel target)
+      throws IOException {
+    long sent = storage.transferTo(dataOffset(block) + offsetInBlock, length, target);
+    Transfers.zeros(length - sent, target); // the tail of a block cut short by a crash
   }
 
   private void readFully(ByteBuffer dst, long pos) throws IOException {

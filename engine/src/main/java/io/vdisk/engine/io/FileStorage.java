@@ -3,6 +3,7 @@ package io.vdisk.engine.io;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
@@ -176,6 +177,23 @@ final class FileStorage implements Storage {
   @Override
   public String name() {
     return name;
+  }
+
+  @Override
+  public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
+    long done = 0;
+    while (done < count) {
+      long n = channel.transferTo(position + done, count - done, target);
+      if (n <= 0) {
+        if (position + done >= size()) {
+          break; // the file ended
+        }
+        // a target that took nothing this time: the buffered way always makes progress
+        return done + Transfers.copy(this, position + done, count - done, target);
+      }
+      done += n;
+    }
+    return done;
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.vdisk.engine.io;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * Bytes at absolute offsets, the only way the engine touches a file: no file position, so one
@@ -32,5 +33,15 @@ public interface Storage extends Closeable {
    */
   default long nextData(long position) throws IOException {
     return position;
+  }
+
+  /**
+   * Writes {@code count} bytes at {@code position} to {@code target}, all of them unless the file
+   * ends first; returns how many it wrote. The default reads through a buffer; a file's storage
+   * lets the kernel copy them ({@code sendfile}), so a server's reply never passes through Java.
+   */
+  default long transferTo(long position, long count, WritableByteChannel target)
+      throws IOException {
+    return Transfers.copy(this, position, count, target);
   }
 }

@@ -5,6 +5,7 @@ import io.vdisk.engine.Extent;
 import io.vdisk.engine.VirtualDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -34,6 +35,11 @@ final class LockedDisk implements VirtualDisk {
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     chain.read(offset, dst);
+  }
+
+  @Override
+  public void transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+    chain.transferTo(offset, length, target);
   }
 
   @Override
