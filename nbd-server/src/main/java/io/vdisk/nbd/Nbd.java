@@ -52,6 +52,7 @@ final class Nbd {
   static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
   static final int FLAG_SEND_DF = 1 << 7;
   static final int FLAG_CAN_MULTI_CONN = 1 << 8;
+  static final int FLAG_SEND_CACHE = 1 << 10;
 
   // Requests
   static final int REQUEST_MAGIC = 0x25609513;
@@ -60,6 +61,7 @@ final class Nbd {
   static final int CMD_DISC = 2;
   static final int CMD_FLUSH = 3;
   static final int CMD_TRIM = 4;
+  static final int CMD_CACHE = 5;
   static final int CMD_WRITE_ZEROES = 6;
   static final int CMD_BLOCK_STATUS = 7;
   static final int CMD_FLAG_FUA = 1;

@@ -3,10 +3,12 @@ package io.vdisk.nbd;
 import io.vdisk.engine.Extent;
 import io.vdisk.engine.VirtualDisk;
 import io.vdisk.engine.io.ReadOnlyDiskException;
+import io.vdisk.engine.io.Transfers;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -195,7 +197,11 @@ final class NbdConnection implements Runnable {
     try {
       boolean writes =
           r.type() == Nbd.CMD_WRITE || r.type() == Nbd.CMD_TRIM || r.type() == Nbd.CMD_WRITE_ZEROES;
-      boolean ranged = writes || r.type() == Nbd.CMD_READ || r.type() == Nbd.CMD_BLOCK_STATUS;
+      boolean ranged =
+          writes
+              || r.type() == Nbd.CMD_READ
+              || r.type() == Nbd.CMD_BLOCK_STATUS
+              || r.type() == Nbd.CMD_CACHE;
       if (writes && e.readOnly()) {
         reply(r, Nbd.EPERM, "read-only export");
         return;
@@ -227,6 +233,10 @@ final class NbdConnection implements Runnable {
           reply(r, 0, null);
         }
         case Nbd.CMD_BLOCK_STATUS -> blockStatus(e, r);
+        case Nbd.CMD_CACHE -> {
+          cache(d, r.offset(), r.length());
+          reply(r, 0, null);
+        }
         default -> reply(r, Nbd.EINVAL, "unknown command " + r.type());
       }
     } catch (ReadOnlyDiskException ro) {
@@ -240,6 +250,26 @@ final class NbdConnection implements Runnable {
     } catch (RuntimeException bug) {
       log.accept(peer + ": " + bug);
       replyQuietly(r, Nbd.EIO, "internal error");
+    }
+  }
+
+  /**
+   * {@code NBD_CMD_CACHE}: reads the range's data (not its holes) so that the reads the client
+   * announces find it in the page cache; the bytes go nowhere, through this thread's buffer.
+   */
+  private static void cache(VirtualDisk d, long offset, long length) throws IOException {
+    if (length == 0) {
+      return;
+    }
+    for (Extent x : d.extents(offset, offset + length)) {
+      if (x.kind() == Extent.Kind.ZERO) {
+        continue;
+      }
+      for (long done = 0; done < x.length(); ) {
+        ByteBuffer b = Transfers.buffer(x.length() - done);
+        d.read(x.offset() + done, b);
+        done += b.limit();
+      }
     }
   }
 
@@ -264,63 +294,110 @@ final class NbdConnection implements Runnable {
     return length <= REUSED ? READ_BUFFER.get().clear().limit(length) : ByteBuffer.allocate(length);
   }
 
+  /**
+   * A read's reply. On a plain socket the disk sends the data itself ({@link
+   * VirtualDisk#transferTo}: the kernel copies whole blocks from the image's file to the socket);
+   * through TLS, or when the data would come from several layers, it is read into this thread's
+   * buffer first. Under structured replies, zero runs go out as holes.
+   */
   private void read(VirtualDisk d, Request r) throws IOException {
-    ByteBuffer data = readBuffer((int) r.length());
+    WritableByteChannel direct = wire.direct();
     if (!structured) {
+      if (direct != null) {
+        send(r, d, List.of(Chunk.data(r.offset(), r.length())), direct);
+        return;
+      }
+      ByteBuffer data = readBuffer((int) r.length());
       d.read(r.offset(), data);
-      data.flip();
-      reply(r, 0, data);
+      reply(r, 0, data.flip());
       return;
     }
     List<Extent> runs =
         (r.flags() & Nbd.CMD_FLAG_DF) != 0 || r.length() == 0
             ? List.of()
             : d.extents(r.offset(), r.offset() + r.length());
-    if (runs.isEmpty() || runs.size() > MAX_READ_CHUNKS) {
-      d.read(r.offset(), data);
-      data.flip();
-      chunks(r, List.of(new Chunk(Nbd.REPLY_TYPE_OFFSET_DATA, r.offset(), data)));
-      return;
-    }
     List<Chunk> out = new ArrayList<>();
-    for (Extent x : runs) {
-      if (x.kind() == Extent.Kind.ZERO) {
-        out.add(Chunk.hole(x.offset(), x.length()));
-      } else {
-        int at = (int) (x.offset() - r.offset());
-        ByteBuffer slice = data.duplicate().position(at).limit(at + (int) x.length()).slice();
-        d.read(x.offset(), slice.duplicate());
-        out.add(new Chunk(Nbd.REPLY_TYPE_OFFSET_DATA, x.offset(), slice));
+    if (runs.isEmpty() || runs.size() > MAX_READ_CHUNKS) {
+      out.add(Chunk.data(r.offset(), r.length()));
+    } else {
+      for (Extent x : runs) {
+        out.add(
+            x.kind() == Extent.Kind.ZERO
+                ? Chunk.hole(x.offset(), x.length())
+                : Chunk.data(x.offset(), x.length()));
       }
     }
-    chunks(r, out);
-  }
-
-  /** A structured reply chunk: data at an offset, or a hole (its length in {@code holeSize}). */
-  private record Chunk(int type, long offset, ByteBuffer data, long holeSize) {
-    Chunk(int type, long offset, ByteBuffer data) {
-      this(type, offset, data, 0);
-    }
-
-    static Chunk hole(long offset, long size) {
-      return new Chunk(Nbd.REPLY_TYPE_OFFSET_HOLE, offset, null, size);
-    }
-  }
-
-  private void chunks(Request r, List<Chunk> chunks) throws IOException {
-    synchronized (writing) {
-      for (int i = 0; i < chunks.size(); i++) {
-        Chunk c = chunks.get(i);
-        int flags = i == chunks.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
-        if (c.type() == Nbd.REPLY_TYPE_OFFSET_HOLE) {
-          ByteBuffer p = ByteBuffer.allocate(12).putLong(c.offset()).putInt((int) c.holeSize());
-          wire.writeFully(chunkHeader(r, flags, c.type(), 12), p.flip());
-        } else {
-          ByteBuffer p = ByteBuffer.allocate(8).putLong(c.offset()).flip();
-          wire.writeFully(chunkHeader(r, flags, c.type(), 8 + c.data().remaining()), p, c.data());
+    if (direct == null) {
+      ByteBuffer data = readBuffer((int) r.length());
+      for (int i = 0; i < out.size(); i++) {
+        Chunk c = out.get(i);
+        if (c.type() == Nbd.REPLY_TYPE_OFFSET_DATA) {
+          int at = (int) (c.offset() - r.offset());
+          ByteBuffer slice = data.slice(at, (int) c.length());
+          d.read(c.offset(), slice.duplicate());
+          out.set(i, new Chunk(c.type(), c.offset(), c.length(), slice));
         }
       }
     }
+    send(r, d, out, direct);
+  }
+
+  /**
+   * A read reply's parts: data at an offset (bytes read into {@code data}, or, when that is null,
+   * to be sent by the disk), or a hole.
+   */
+  private record Chunk(int type, long offset, long length, ByteBuffer data) {
+    static Chunk data(long offset, long length) {
+      return new Chunk(Nbd.REPLY_TYPE_OFFSET_DATA, offset, length, null);
+    }
+
+    static Chunk hole(long offset, long length) {
+      return new Chunk(Nbd.REPLY_TYPE_OFFSET_HOLE, offset, length, null);
+    }
+  }
+
+  /**
+   * Writes a read's reply: a simple reply's header and data, or one structured chunk per part, the
+   * last flagged done. Once a header is out, the data must follow whole: if the disk fails midway
+   * the client could not tell where the next reply starts, so the connection ends.
+   */
+  private void send(Request r, VirtualDisk d, List<Chunk> chunks, WritableByteChannel direct)
+      throws IOException {
+    synchronized (writing) {
+      for (int i = 0; i < chunks.size(); i++) {
+        Chunk c = chunks.get(i);
+        if (!structured) {
+          wire.writeFully(
+              ByteBuffer.allocate(16)
+                  .putInt(Nbd.SIMPLE_REPLY_MAGIC)
+                  .putInt(0)
+                  .putLong(r.handle())
+                  .flip());
+        } else if (c.type() == Nbd.REPLY_TYPE_OFFSET_HOLE) {
+          ByteBuffer p = ByteBuffer.allocate(12).putLong(c.offset()).putInt((int) c.length());
+          wire.writeFully(chunkHeader(r, done(i, chunks), c.type(), 12), p.flip());
+          continue;
+        } else {
+          ByteBuffer p = ByteBuffer.allocate(8).putLong(c.offset()).flip();
+          wire.writeFully(chunkHeader(r, done(i, chunks), c.type(), 8 + (int) c.length()), p);
+        }
+        if (c.data() != null) {
+          wire.writeFully(c.data());
+          continue;
+        }
+        try {
+          d.transferTo(c.offset(), c.length(), direct);
+        } catch (IOException | RuntimeException e) {
+          failed = true;
+          ch.close();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static int done(int i, List<Chunk> chunks) {
+    return i == chunks.size() - 1 ? Nbd.REPLY_FLAG_DONE : 0;
   }
 
   /** One {@code BLOCK_STATUS} chunk per chosen context, the last one flagged done. */

@@ -305,7 +305,12 @@ final class NbdHandshake {
   }
 
   private static int transmissionFlags(NbdExport e) {
-    int f = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_DF | Nbd.FLAG_CAN_MULTI_CONN;
+    int f =
+        Nbd.FLAG_HAS_FLAGS
+            | Nbd.FLAG_SEND_FLUSH
+            | Nbd.FLAG_SEND_DF
+            | Nbd.FLAG_CAN_MULTI_CONN
+            | Nbd.FLAG_SEND_CACHE;
     if (e.readOnly()) {
       f |= Nbd.FLAG_READ_ONLY;
     } else {

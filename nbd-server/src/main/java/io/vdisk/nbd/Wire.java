@@ -4,6 +4,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.channels.WritableByteChannel;
 
 /**
  * A connection's bytes: whole reads and writes on a blocking channel, big-endian as NBD sends;
@@ -20,6 +22,15 @@ final class Wire {
   void startTls(TlsChannel tls) throws IOException {
     tls.handshake();
     ch = tls;
+  }
+
+  /**
+   * The socket itself, for a disk to send a reply's data straight from its files ({@code
+   * sendfile}), or null once bytes go through TLS, which must see them.
+   */
+  WritableByteChannel direct() {
+    ByteChannel c = ch;
+    return c instanceof java.nio.channels.SocketChannel s ? s : null;
   }
 
   ByteBuffer read(int n) throws IOException {
@@ -46,7 +57,19 @@ final class Wire {
     }
   }
 
+  /** Writes every buffer whole, in order: in one system call where the channel gathers. */
   void writeFully(ByteBuffer... bufs) throws IOException {
+    ByteChannel c = ch;
+    if (c instanceof GatheringByteChannel g) {
+      long left = 0;
+      for (ByteBuffer b : bufs) {
+        left += b.remaining();
+      }
+      while (left > 0) {
+        left -= g.write(bufs);
+      }
+      return;
+    }
     for (ByteBuffer b : bufs) {
       while (b.hasRemaining()) {
         ch.write(b);

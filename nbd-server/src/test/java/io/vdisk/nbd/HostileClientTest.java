@@ -107,7 +107,8 @@ class HostileClientTest {
       return type;
     }
 
-    void go(String name) throws IOException {
+    /** Structured replies, then {@code NBD_OPT_GO}; returns the export's transmission flags. */
+    int go(String name) throws IOException {
       option(Nbd.OPT_STRUCTURED_REPLY, ByteBuffer.allocate(0));
       assertThat(reply(Nbd.OPT_STRUCTURED_REPLY, new ArrayList<>())).isEqualTo(Nbd.REP_ACK);
       byte[] n = name.getBytes(StandardCharsets.UTF_8);
@@ -115,10 +116,18 @@ class HostileClientTest {
           Nbd.OPT_GO,
           ByteBuffer.allocate(6 + n.length).putInt(n.length).put(n).putShort((short) 0).flip());
       int t;
+      int flags = -1;
       do {
-        t = reply(Nbd.OPT_GO, new ArrayList<>());
+        List<ByteBuffer> info = new ArrayList<>();
+        t = reply(Nbd.OPT_GO, info);
+        ByteBuffer i = info.get(0);
+        if (t == Nbd.REP_INFO && i.getShort() == Nbd.INFO_EXPORT) {
+          i.getLong(); // size
+          flags = i.getShort() & 0xffff;
+        }
       } while (t == Nbd.REP_INFO);
       assertThat(t).isEqualTo(Nbd.REP_ACK);
+      return flags;
     }
 
     void request(int flags, int type, long handle, long offset, long length) throws IOException {
@@ -347,5 +356,32 @@ class HostileClientTest {
       assertThat(covered).isEqualTo(1 << 20);
       assertThat(data).as("the written bytes at 4096 are data").isTrue();
     }
+  }
+
+  /**
+   * {@code NBD_CMD_CACHE} is offered and answered (a range past the end refused), and a whole read,
+   * sent by the kernel from the file to this socket, is byte for byte the file.
+   */
+  @Test
+  void cacheIsOfferedAndAnsweredAndAReadSentFromTheFileIsExact() throws Exception {
+    byte[] file = Files.readAllBytes(dir.resolve("b.raw"));
+    try (Client c = new Client()) {
+      int flags = c.go("ro");
+      assertThat(flags & Nbd.FLAG_SEND_CACHE).as("cache offered").isNotZero();
+      c.request(0, Nbd.CMD_CACHE, 1, 0, 1 << 20);
+      assertThat(c.simpleError(1)).isZero();
+      c.request(0, Nbd.CMD_CACHE, 2, (1 << 20) - 2, 4);
+      assertThat(c.simpleError(2)).isEqualTo(Nbd.EINVAL);
+      c.request(Nbd.CMD_FLAG_DF, Nbd.CMD_READ, 3, 0, 1 << 20);
+      Object[] all = c.chunk(3);
+      assertThat(all[0]).isEqualTo(Nbd.REPLY_FLAG_DONE);
+      assertThat(all[1]).isEqualTo(Nbd.REPLY_TYPE_OFFSET_DATA);
+      ByteBuffer p = (ByteBuffer) all[2];
+      assertThat(p.getLong()).isZero();
+      byte[] got = new byte[p.remaining()];
+      p.get(got);
+      assertThat(got).isEqualTo(file);
+    }
+    assertThat(Files.readAllBytes(dir.resolve("b.raw"))).isEqualTo(file);
   }
 }
