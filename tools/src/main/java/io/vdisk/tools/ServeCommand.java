@@ -43,6 +43,14 @@ final class ServeCommand extends VdiskCommand {
               + " server-cert.pem, server-key.pem (PKCS #8), ca-cert.pem.")
   Path tlsCreds;
 
+  @Option(
+      names = "--tls-verify-peer",
+      description =
+          "With --tls-creds: ask every client for a certificate signed by DIR/ca-cert.pem and"
+              + " refuse those without one (qemu's verify-peer=on); TLS 1.2 then, which GnuTLS"
+              + " clients need to send an RSA certificate.")
+  boolean tlsVerifyPeer;
+
   @Parameters(
       paramLabel = "SOURCE",
       arity = "1..*",
@@ -71,13 +79,16 @@ final class ServeCommand extends VdiskCommand {
 
   @Override
   public Integer call() throws Exception {
+    if (tlsVerifyPeer && tlsCreds == null) {
+      throw new ErrorHandler.UsageException("--tls-verify-peer needs --tls-creds DIR");
+    }
     try (Opened opened = new Opened()) {
       for (Path s : sources) {
         open(s, opened.exports);
       }
       List<NbdExport> exports = opened.exports;
       io.vdisk.nbd.TlsCredentials tls =
-          tlsCreds == null ? null : io.vdisk.nbd.TlsCredentials.load(tlsCreds);
+          tlsCreds == null ? null : io.vdisk.nbd.TlsCredentials.load(tlsCreds, tlsVerifyPeer);
       try (NbdServer server =
           NbdServer.open(
               listen,

@@ -227,56 +227,8 @@ class NbdIT {
     image();
     Path server = Files.createDirectories(dir.resolve("tls-server"));
     Path client = Files.createDirectories(dir.resolve("tls-client"));
-    Proc.ok(
-        dir,
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-keyout",
-        f("ca-key.pem"),
-        "-out",
-        server.resolve("ca-cert.pem").toString(),
-        "-subj",
-        "/CN=vdisk test CA");
-    Proc.ok(
-        dir,
-        "openssl",
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        server.resolve("server-key.pem").toString(),
-        "-out",
-        f("server.csr"),
-        "-subj",
-        "/CN=localhost");
-    Files.writeString(
-        dir.resolve("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-    Proc.ok(
-        dir,
-        "openssl",
-        "x509",
-        "-req",
-        "-in",
-        f("server.csr"),
-        "-CA",
-        server.resolve("ca-cert.pem").toString(),
-        "-CAkey",
-        f("ca-key.pem"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        f("ext.cnf"),
-        "-out",
-        server.resolve("server-cert.pem").toString());
+    authority("ca", server.resolve("ca-cert.pem"));
+    signed("ca", server.resolve("ca-cert.pem"), server, "server", "serverAuth");
     Files.copy(server.resolve("ca-cert.pem"), client.resolve("ca-cert.pem"));
 
     this.server =
@@ -321,6 +273,134 @@ class NbdIT {
     assertThat(Proc.ok(dir, "nbdinfo", nbds).out()).contains("with TLS");
     stop(false);
     Cli.run("io", f("a.vhd"), "-c", "read -P 0x5a 40M 1M", "-c", "read -P 0x11 1M 64K").ok();
+    Cli.run("compare", f("copy.raw"), f("a.vhd")).ok();
+  }
+
+  /** A self-signed certificate authority: its key in {@code NAME-key.pem}, its certificate. */
+  private void authority(String name, Path cert) throws Exception {
+    Proc.ok(
+        dir,
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        f(name + "-key.pem"),
+        "-out",
+        cert.toString(),
+        "-subj",
+        "/CN=vdisk test " + name);
+  }
+
+  /**
+   * {@code ROLE-cert.pem} and {@code ROLE-key.pem} (PKCS #8) in {@code into}, signed by authority
+   * {@code ca}, for localhost, with extended key usage {@code usage}: qemu's and libnbd's layout.
+   */
+  private void signed(String ca, Path caCert, Path into, String role, String usage)
+      throws Exception {
+    Proc.ok(
+        dir,
+        "openssl",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        into.resolve(role + "-key.pem").toString(),
+        "-out",
+        f(role + ".csr"),
+        "-subj",
+        "/CN=localhost");
+    Files.writeString(
+        dir.resolve(role + ".cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=" + usage + "\n");
+    Proc.ok(
+        dir,
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        f(role + ".csr"),
+        "-CA",
+        caCert.toString(),
+        "-CAkey",
+        f(ca + "-key.pem"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f(role + ".cnf"),
+        "-out",
+        into.resolve(role + "-cert.pem").toString());
+  }
+
+  /**
+   * Client certificates (qemu's {@code verify-peer=on}): with {@code --tls-verify-peer}, a client
+   * without a certificate, or with one another authority signed, is refused in the TLS handshake
+   * before it sees an export; qemu-io and nbdcopy with a certificate the server's CA signed read
+   * and write, and vdisk reads qemu's write after the stop.
+   */
+  @Test
+  void clientCertificatesAreRequiredWhenPeersAreVerified() throws Exception {
+    image();
+    Path server = Files.createDirectories(dir.resolve("tls-server"));
+    Path client = Files.createDirectories(dir.resolve("tls-client"));
+    Path anonymous = Files.createDirectories(dir.resolve("tls-anonymous"));
+    Path rogue = Files.createDirectories(dir.resolve("tls-rogue"));
+    Path caCert = server.resolve("ca-cert.pem");
+    authority("ca", caCert);
+    signed("ca", caCert, server, "server", "serverAuth");
+    signed("ca", caCert, client, "client", "clientAuth");
+    authority("other", dir.resolve("other-ca.pem"));
+    signed("other", dir.resolve("other-ca.pem"), rogue, "client", "clientAuth");
+    for (Path p : List.of(client, anonymous, rogue)) {
+      Files.copy(caCert, p.resolve("ca-cert.pem"));
+    }
+    assertThat(Cli.run("serve", "--tls-verify-peer", f("a.vhd")).exit())
+        .as("verifying peers needs credentials")
+        .isEqualTo(ExitCode.USAGE);
+
+    this.server =
+        Served.start(
+            dir,
+            "serve",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--tls-creds",
+            server.toString(),
+            "--tls-verify-peer",
+            f("a.vhd"));
+    String uri = Files.readString(dir.resolve("serve.out")).trim().split("\\s+", -1)[0];
+    String port = uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
+    String base = "nbds://localhost:" + port + "/a.vhd?tls-certificates=";
+    for (Path refused : List.of(anonymous, rogue)) {
+      Proc p = Proc.run(dir, "nbdinfo", base + refused);
+      assertThat(p.exit()).as("%s: %s", refused.getFileName(), p.out()).isNotZero();
+    }
+    String creds = "tls-creds-x509,id=tls0,dir=" + client + ",endpoint=client";
+    String opts =
+        "driver=nbd,server.type=inet,server.host=localhost,server.port="
+            + port
+            + ",export=a.vhd,tls-creds=tls0";
+    Proc.ok(
+        dir,
+        "qemu-io",
+        "--object",
+        creds,
+        "--image-opts",
+        opts,
+        "-c",
+        "read -P 0x11 1M 64K",
+        "-c",
+        "write -P 0x6b 41M 1M");
+    Proc.ok(dir, "nbdcopy", base + client, f("copy.raw"));
+    stop(false);
+    assertThat(Files.readString(dir.resolve("serve.err"))).contains("connection closed");
+    Cli.run("io", f("a.vhd"), "-c", "read -P 0x6b 41M 1M", "-c", "read -P 0x11 1M 64K").ok();
     Cli.run("compare", f("copy.raw"), f("a.vhd")).ok();
   }
 }
