@@ -65,6 +65,7 @@ final class Catalog implements AutoCloseable {
    * writer waiting. {@code readOnly} opens without writing anything (a read-only SR directory).
    */
   static Catalog open(Path file, boolean readOnly) throws IOException {
+    io.vdisk.engine.io.SqliteNative.prepare();
     try {
       org.sqlite.SQLiteConfig cfg = new org.sqlite.SQLiteConfig();
       cfg.setReadOnly(readOnly);
