@@ -48,23 +48,27 @@ if command -v qemu-storage-daemon >/dev/null; then
   qsd=mnt-qsd/disk
 fi
 
-fio_bw() { # file rw bs extra... -> MiB/s or IOPS
+fio_raw() { # file rw bs extra... -> "MiB/s IOPS"
   local f=$1 rw=$2 bs=$3; shift 3
   fio --name=t --filename="$f" --size="${size}M" --rw="$rw" --bs="$bs" --ioengine=psync \
     --direct=0 --group_reporting --output-format=terse "$@" 2>/dev/null |
-    awk -F';' -v rw="$rw" '{ if (rw ~ /write/) { print int($48/1024) " MiB/s, " $49 " IOPS" } else { print int($7/1024) " MiB/s, " $8 " IOPS" } }'
+    awk -F';' -v rw="$rw" '{ if (rw ~ /write/) { print int($48/1024), $49 } else { print int($7/1024), $8 } }'
 }
+shown() { echo "$1 MiB/s, $2 IOPS"; }
+declare -A seq rand2
 
-row() { # label file
-  local label=$1 f=$2
+row() { # key label file
+  local key=$1 label=$2 f=$3
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
-  local sr sw rr rr2
-  sr=$(fio_bw "$f" read 1M)
-  sw=$( [[ $label == vhdimount* ]] && echo "n/a (read-only)" || fio_bw "$f" write 1M)
-  rr=$(fio_bw "$f" randread 4k --runtime=10 --time_based)
-  rr2=$(fio_bw "$f" randread 4k --runtime=10 --time_based --numjobs=2)
-  rw=$( [[ $label == vhdimount* ]] && echo "n/a" || fio_bw "$f" randwrite 4k --runtime=10 --time_based)
-  echo "| $label | $sr | $sw | $rr | $rr2 | $rw |"
+  local sr sw rr rr2 rw
+  sr=$(fio_raw "$f" read 1M)
+  seq[$key]=${sr%% *}
+  sw=$( [[ $label == vhdimount* ]] && echo "n/a (read-only)" || shown $(fio_raw "$f" write 1M))
+  rr=$(fio_raw "$f" randread 4k --runtime=10 --time_based)
+  rr2=$(fio_raw "$f" randread 4k --runtime=10 --time_based --numjobs=2)
+  rand2[$key]=${rr2##* }
+  rw=$( [[ $label == vhdimount* ]] && echo "n/a" || shown $(fio_raw "$f" randwrite 4k --runtime=10 --time_based))
+  echo "| $label | $(shown $sr) | $sw | $(shown $rr) | $(shown $rr2) | $rw |"
 }
 
 echo
@@ -72,12 +76,28 @@ echo "bench/fuse.sh: ${size} MiB, fully written, $(nproc) cores, $(date -u +%F);
 echo
 echo "| path | sequential 1 MiB read | sequential 1 MiB write | random 4 KiB read (1 job) | random 4 KiB read (2 jobs) | random 4 KiB write |"
 echo "|---|---|---|---|---|---|"
-row "raw file (the limit)" raw.img
-row "vdisk mount of the raw file (a jnr-fuse passthrough: no VHD layer)" mnt-raw/disk
-row "vdisk mount, dynamic VHD" mnt-dyn/disk
-row "vdisk mount, depth-3 chain" mnt-chain/disk
-row "vhdimount, dynamic VHD" mnt-vhdi/vhdi1
-[[ -n "$qsd" ]] && row "qemu-storage-daemon FUSE export" "$qsd"
+row file "raw file (the limit)" raw.img
+row pass "vdisk mount of the raw file (a jnr-fuse passthrough: no VHD layer)" mnt-raw/disk
+row dyn "vdisk mount, dynamic VHD" mnt-dyn/disk
+row chain "vdisk mount, depth-3 chain" mnt-chain/disk
+row vhdi "vhdimount, dynamic VHD" mnt-vhdi/vhdi1
+[[ -n "$qsd" ]] && row qsd "qemu-storage-daemon FUSE export" "$qsd"
+
+# the issue's targets for the mount, judged in this run
+verdict() { # verdict LABEL A B TARGET -> A / B against TARGET
+  awk -v l="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN {
+    r = (b > 0 ? a / b : 0)
+    printf "%-70s %6.2f x  (target >= %s: %s)\n", l, r, t, (r >= t ? "met" : "missed") }'
+}
+echo
+if [[ -n "$qsd" ]]; then
+  verdict "sequential 1 MiB reads, vdisk mount / qemu-storage-daemon FUSE" "${seq[dyn]}" "${seq[qsd]}" 2
+fi
+verdict "sequential 1 MiB reads, vdisk mount / jnr-fuse passthrough of the raw file" "${seq[dyn]}" "${seq[pass]}" 0.8
+if [[ -n "$qsd" ]]; then
+  verdict "random 4 KiB reads, 2 jobs, vdisk mount / qemu-storage-daemon FUSE" "${rand2[dyn]}" "${rand2[qsd]}" 5
+fi
+verdict "sequential 1 MiB reads, depth-3 chain / dynamic VHD" "${seq[chain]}" "${seq[dyn]}" 0.9
 "$vdisk" umount mnt-raw
 "$vdisk" umount mnt-dyn
 "$vdisk" umount mnt-chain
