@@ -5,7 +5,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
-import net.jpountz.xxhash.StreamingXXHash64;
 import net.jpountz.xxhash.XXHashFactory;
 
 /**
@@ -51,20 +50,10 @@ public enum ChunkChecksum {
         throw new IllegalStateException(e);
       }
     }
-    long h;
-    if (d.hasArray()) {
-      h = XX.hash64().hash(d.array(), d.arrayOffset() + d.position(), d.remaining(), 0);
-    } else {
-      try (StreamingXXHash64 s = XX.newStreamingHash64(0)) {
-        byte[] buf = new byte[Math.min(d.remaining(), 1 << 16)];
-        while (d.hasRemaining()) {
-          int n = Math.min(buf.length, d.remaining());
-          d.get(buf, 0, n);
-          s.update(buf, 0, n);
-        }
-        h = s.getValue();
-      }
-    }
+    long h =
+        d.hasArray()
+            ? XX.hash64().hash(d.array(), d.arrayOffset() + d.position(), d.remaining(), 0)
+            : XX.hash64().hash(d, d.position(), d.remaining(), 0);
     return String.format(Locale.ROOT, "%016X", h);
   }
 }

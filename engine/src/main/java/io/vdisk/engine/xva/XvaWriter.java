@@ -2,6 +2,7 @@ package io.vdisk.engine.xva;
 
 import io.vdisk.engine.Extent;
 import io.vdisk.engine.VirtualDisk;
+import io.vdisk.engine.io.Storages;
 import io.vdisk.engine.io.Zeros;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -62,17 +63,33 @@ public final class XvaWriter {
     return out;
   }
 
-  /** Reads and hashes chunk {@code i}; its data is null when it is all zeros and may be omitted. */
-  private static Chunk chunk(VirtualDisk disk, long size, long i, ChunkChecksum checksum)
+  /**
+   * Reads and hashes chunk {@code i} into a buffer from {@code buffers}; its data is null (and the
+   * buffer back in the pool) when it is all zeros and may be omitted.
+   */
+  private static Chunk chunk(
+      VirtualDisk disk,
+      long size,
+      long i,
+      ChunkChecksum checksum,
+      java.util.concurrent.BlockingQueue<ByteBuffer> buffers)
       throws IOException {
     long start = i * CHUNK;
     int len = (int) Math.min(CHUNK, size - start);
     long chunks = Math.max(1, (size + CHUNK - 1) / CHUNK);
     boolean firstOrLast = i == 0 || i == chunks - 1;
-    ByteBuffer buf = ByteBuffer.allocate(len);
+    ByteBuffer buf;
+    try {
+      buf = buffers.take();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("export interrupted");
+    }
+    buf.clear().limit(len);
     disk.read(start, buf);
     buf.flip();
     if (!firstOrLast && Zeros.isZero(buf)) {
+      buffers.add(buf);
       return new Chunk(i, null, null);
     }
     return new Chunk(i, buf, checksum.of(buf));
@@ -136,8 +153,19 @@ public final class XvaWriter {
     List<String> ids = new ArrayList<>(disksById.keySet());
     ids.sort(Comparator.naturalOrder());
     // Chunks are read, zero-checked and hashed on a small pool while this thread writes them in
-    // order: hashing (SHA-1 is ~1.5 GiB/s a core) is the bottleneck, and it parallelises.
+    // order: hashing (SHA-1 is ~1.5 GiB/s a core) is the bottleneck, and it parallelises. Their
+    // buffers are reused: direct ones when the archive goes uncompressed into a file (read from
+    // the disk's file and written to the archive's without passing through a byte[]), heap ones
+    // for a compressor or a stream, which take byte[]s.
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
+    int window = workers * 3;
+    Storages.BufferSink sink =
+        compression == XvaCompression.NONE && rawOut instanceof Storages.BufferSink b ? b : null;
+    java.util.concurrent.BlockingQueue<ByteBuffer> buffers =
+        new java.util.concurrent.ArrayBlockingQueue<>(window + 1);
+    for (int k = 0; k <= window; k++) {
+      buffers.add(sink != null ? ByteBuffer.allocateDirect(CHUNK) : ByteBuffer.allocate(CHUNK));
+    }
     ExecutorService pool = Executors.newFixedThreadPool(workers, daemon());
     long all = 0;
     for (VirtualDisk d : disksById.values()) {
@@ -153,15 +181,15 @@ public final class XvaWriter {
         }
         List<Long> candidates = candidates(disk, size);
         skipped += Math.max(1, (size + CHUNK - 1) / CHUNK) - candidates.size();
-        Deque<Future<Chunk>> window = new ArrayDeque<>();
+        Deque<Future<Chunk>> inFlight = new ArrayDeque<>();
         int next = 0;
-        while (next < candidates.size() || !window.isEmpty()) {
-          while (next < candidates.size() && window.size() < workers * 3) {
+        while (next < candidates.size() || !inFlight.isEmpty()) {
+          while (next < candidates.size() && inFlight.size() < window) {
             long i = candidates.get(next++);
-            window.add(pool.submit(() -> chunk(disk, size, i, checksum)));
+            inFlight.add(pool.submit(() -> chunk(disk, size, i, checksum, buffers)));
           }
           io.vdisk.engine.io.Cancellation.checkpoint();
-          Chunk c = await(window.removeFirst());
+          Chunk c = await(inFlight.removeFirst());
           progress.update(base + Math.min(size, (c.index() + 1) * CHUNK), all);
           if (c.data() == null) {
             skipped++;
@@ -170,7 +198,13 @@ public final class XvaWriter {
           String name = String.format("%s/%08d", id, c.index());
           int len = c.data().remaining();
           tar.header(name, len, 0);
-          compressed.write(c.data().array(), 0, len);
+          if (sink != null) {
+            compressed.flush(); // the header, before the data goes past the stream's buffer
+            sink.write(c.data());
+          } else {
+            compressed.write(c.data().array(), c.data().arrayOffset(), len);
+          }
+          buffers.add(c.data());
           tar.pad(len);
           tar.file(
               name + checksum.extension(), c.checksum().getBytes(StandardCharsets.US_ASCII), 0);
