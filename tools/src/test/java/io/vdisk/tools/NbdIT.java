@@ -250,30 +250,33 @@ class NbdIT {
     assertThat(plain.exit()).isNotZero();
     assertThat(plain.out()).contains("TLS");
 
-    String creds = "tls-creds-x509,id=tls0,dir=" + client + ",endpoint=client";
-    String opts =
-        "driver=nbd,server.type=inet,server.host=localhost,server.port="
-            + port
-            + ",export=a.vhd,tls-creds=tls0";
-    Proc.ok(
-        dir,
-        "qemu-io",
-        "--object",
-        creds,
-        "--image-opts",
-        opts,
-        "-c",
-        "read -P 0x11 1M 64K",
-        "-c",
-        "write -P 0x5a 40M 1M",
-        "-c",
-        "read -P 0x5a 40M 1M");
+    qemuIoThroughTls(
+        client, port, "read -P 0x11 1M 64K", "write -P 0x5a 40M 1M", "read -P 0x5a 40M 1M");
     String nbds = "nbds://localhost:" + port + "/a.vhd?tls-certificates=" + client;
     Proc.ok(dir, "nbdcopy", nbds, f("copy.raw"));
     assertThat(Proc.ok(dir, "nbdinfo", nbds).out()).contains("with TLS");
     stop(false);
     Cli.run("io", f("a.vhd"), "-c", "read -P 0x5a 40M 1M", "-c", "read -P 0x11 1M 64K").ok();
     Cli.run("compare", f("copy.raw"), f("a.vhd")).ok();
+  }
+
+  /** qemu-io's {@code commands} on export a.vhd at localhost:{@code port}, through TLS. */
+  private void qemuIoThroughTls(Path client, String port, String... commands) throws Exception {
+    List<String> argv = new ArrayList<>();
+    argv.addAll(
+        List.of(
+            "qemu-io",
+            "--object",
+            "tls-creds-x509,id=tls0,dir=" + client + ",endpoint=client",
+            "--image-opts",
+            "driver=nbd,server.type=inet,server.host=localhost,server.port="
+                + port
+                + ",export=a.vhd,tls-creds=tls0"));
+    for (String c : commands) {
+      argv.add("-c");
+      argv.add(c);
+    }
+    Proc.ok(dir, argv.toArray(new String[0]));
   }
 
   /** A self-signed certificate authority: its key in {@code NAME-key.pem}, its certificate. */
@@ -381,22 +384,7 @@ class NbdIT {
       Proc p = Proc.run(dir, "nbdinfo", base + refused);
       assertThat(p.exit()).as("%s: %s", refused.getFileName(), p.out()).isNotZero();
     }
-    String creds = "tls-creds-x509,id=tls0,dir=" + client + ",endpoint=client";
-    String opts =
-        "driver=nbd,server.type=inet,server.host=localhost,server.port="
-            + port
-            + ",export=a.vhd,tls-creds=tls0";
-    Proc.ok(
-        dir,
-        "qemu-io",
-        "--object",
-        creds,
-        "--image-opts",
-        opts,
-        "-c",
-        "read -P 0x11 1M 64K",
-        "-c",
-        "write -P 0x6b 41M 1M");
+    qemuIoThroughTls(client, port, "read -P 0x11 1M 64K", "write -P 0x6b 41M 1M");
     Proc.ok(dir, "nbdcopy", base + client, f("copy.raw"));
     stop(false);
     assertThat(Files.readString(dir.resolve("serve.err"))).contains("connection closed");
