@@ -5,7 +5,8 @@
 # nbdcopy to null: with 4 connections (its default) and with 1, from a dropped page cache ("cold":
 # the disk is read) and from a warm one (the servers' own cost). Medians of ROUNDS runs (default
 # 5) after a warm-up pass, the servers interleaved round by round. Prints MiB/s of the virtual
-# size, then the issue's targets judged in this run. Then writes: nbdcopy --flush of the raw copy into a new empty dynamic VHD.
+# size, then the issue's targets judged in this run. Then random 4 KiB reads with fio's nbd engine
+# (warm), and writes: nbdcopy --flush of the raw copy into a new empty dynamic VHD.
 #   bench/nbd.sh [WORKDIR] [SIZE_MIB]      (defaults: /var/tmp/vdisk-nbd, 2048)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -117,6 +118,25 @@ for col in "cold 4" "cold 1" "warm 4" "warm 1"; do
   set -- $col
   verdict "vdisk depth-3 chain / dynamic VHD, $1, $2 connection(s)" "$(ratio "${got[c$1$2]}" "${got[v$1$2]}")" 0.9
 done
+echo
+
+# random 4 KiB reads with fio's nbd engine (queue depth 16, 5 s, warm page cache), 3 rounds
+# interleaved, median IOPS
+declare -A iops
+for ((i = 0; i < 3; i++)); do
+  for k in v c q s; do
+    n=$(fio --name=r --ioengine=nbd --uri="${uri[$k]}" --rw=randread --bs=4k --iodepth=16 \
+      --runtime=5 --time_based --output-format=terse 2>/dev/null | awk -F';' '{ print $8 }')
+    iops[$k]+="$n "
+  done
+done
+printf '%-30s %12s\n' "fio randread 4k, qd 16 (IOPS)" ""
+for k in v c q s; do
+  iops[$k]=$(median ${iops[$k]})
+  printf '%-30s %12s\n' "${name[$k]}" "${iops[$k]}"
+done
+verdict "vdisk / qemu-nbd, random 4 KiB reads" "$(ratio "${iops[v]}" "${iops[q]}")"
+verdict "vdisk / qemu-storage-daemon, random 4 KiB reads" "$(ratio "${iops[v]}" "${iops[s]}")"
 echo
 
 # writes: a fresh empty VHD per run, nbdcopy of the raw copy into it, flushed at the end
