@@ -73,27 +73,76 @@ final class SrTree {
                   + ", outside the SR: not used");
           continue;
         }
-        try (VhdImage img =
-            VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
-          nodes.put(
-              vdi,
-              new Node(
-                  vdi,
-                  img.footer().uniqueId(),
-                  img.isDifferencing() ? img.header().parentUuid() : null,
-                  img.footer().isHidden(),
-                  img.size(),
-                  img.fileSize(),
-                  img.allocatedBlocks(),
-                  null,
-                  io.vdisk.vhd.VhdTime.toInstant(img.footer().timestamp())));
-        } catch (IOException e) {
-          nodes.put(
-              vdi, new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage(), null));
-        }
+        nodes.put(vdi, node(vdi, f));
       }
     }
     return new SrTree(nodes, refused);
+  }
+
+  /** One file's node; a file that does not open as a VHD is a node with its problem. */
+  private static Node node(String vdi, Path f) throws IOException {
+    try (VhdImage img =
+        VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
+      return new Node(
+          vdi,
+          img.footer().uniqueId(),
+          img.isDifferencing() ? img.header().parentUuid() : null,
+          img.footer().isHidden(),
+          img.size(),
+          img.fileSize(),
+          img.allocatedBlocks(),
+          null,
+          io.vdisk.vhd.VhdTime.toInstant(img.footer().timestamp()));
+    } catch (IOException e) {
+      return new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage(), null);
+    }
+  }
+
+  /**
+   * The nodes of {@code vdi} and its ancestors only, each parent found through its child's locators
+   * (as a chain opens) inside the SR: O(depth) files opened, not the SR's all, for clones and
+   * snapshots. Null when that way fails anywhere (a file missing or outside the SR, a parent named
+   * by no locator, a loop): the caller then reads the whole tree, which finds parents by UUID.
+   */
+  static SrTree readChain(Path dir, String vdi) throws IOException {
+    Map<String, Node> nodes = new TreeMap<>();
+    Path real = dir.toRealPath();
+    String v = vdi;
+    while (v != null) {
+      Path f = dir.resolve(v + ".vhd");
+      if (nodes.containsKey(v)
+          || nodes.size() > StorageRepository.MAX_CHAIN
+          || !Files.isRegularFile(f)
+          || !f.toRealPath().startsWith(real)) {
+        return null;
+      }
+      Node n = node(v, f);
+      nodes.put(v, n);
+      if (n.problem() != null || n.parentFooterUuid() == null) {
+        break;
+      }
+      v = parentFile(dir, f);
+      if (v == null) {
+        return null;
+      }
+    }
+    return new SrTree(nodes, List.of());
+  }
+
+  /** The VDI whose file {@code f}'s locators name as its parent, in this SR, or null. */
+  private static String parentFile(Path dir, Path f) {
+    try (VhdImage img =
+        VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
+      io.vdisk.engine.image.ParentResolver.Found p =
+          io.vdisk.engine.image.ParentResolver.open(
+              img, f, StorageProvider.FILES, StorageProvider.Access.PEEK, dir);
+      p.image().close();
+      String name = p.path().getFileName().toString();
+      boolean here = p.path().toRealPath().getParent().equals(dir.toRealPath());
+      return here && VHD_NAME.matcher(name).matches() ? name.substring(0, name.length() - 4) : null;
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   /** Files that look like VDIs but are not used (symbolic links leaving the SR), one line each. */

@@ -428,8 +428,8 @@ public final class Vms {
     // A copy's disks report as one progress, of all their bytes.
     io.vdisk.engine.Progress outer = sr.progress();
     Map<String, Long> sizes = new java.util.HashMap<>();
-    for (StorageRepository.VdiView v : sr.vdis()) {
-      sizes.put(v.uuid(), v.virtualSize());
+    for (SrOp.Disk d : op.disks()) {
+      sizes.put(d.vdi(), sr.virtualSize(d.vdi()));
     }
     long all = op.disks().stream().mapToLong(d -> sizes.getOrDefault(d.vdi(), 0L)).sum();
     long[] base = {0};
