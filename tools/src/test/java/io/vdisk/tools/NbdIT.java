@@ -231,19 +231,7 @@ class NbdIT {
     signed("ca", server.resolve("ca-cert.pem"), server, "server", "serverAuth");
     Files.copy(server.resolve("ca-cert.pem"), client.resolve("ca-cert.pem"));
 
-    this.server =
-        Served.start(
-            dir,
-            "serve",
-            "--listen",
-            "tcp:127.0.0.1:0",
-            "--tls-creds",
-            server.toString(),
-            f("a.vhd"));
-    Path out = dir.resolve("serve.out");
-    String uri = Files.readString(out).trim().split("\\s+", -1)[0];
-    assertThat(uri).startsWith("nbds://127.0.0.1:").endsWith("/a.vhd");
-    String port = uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
+    String port = serveTls(server);
     assertThat(Files.readString(dir.resolve("serve.err"))).doesNotContain("plain TCP");
 
     Proc plain = Proc.run(dir, "qemu-img", "info", "nbd://localhost:" + port + "/a.vhd");
@@ -258,6 +246,21 @@ class NbdIT {
     stop(false);
     Cli.run("io", f("a.vhd"), "-c", "read -P 0x5a 40M 1M", "-c", "read -P 0x11 1M 64K").ok();
     Cli.run("compare", f("copy.raw"), f("a.vhd")).ok();
+  }
+
+  /**
+   * Serves a.vhd on a free loopback port with the TLS credentials in {@code creds} (and {@code
+   * extra} options); returns the port, checking the printed URI is an {@code nbds://} one.
+   */
+  private String serveTls(Path creds, String... extra) throws Exception {
+    List<String> argv =
+        new ArrayList<>(List.of("--listen", "tcp:127.0.0.1:0", "--tls-creds", creds.toString()));
+    argv.addAll(List.of(extra));
+    argv.add(f("a.vhd"));
+    this.server = Served.start(dir, "serve", argv.toArray(new String[0]));
+    String uri = Files.readString(dir.resolve("serve.out")).trim().split("\\s+", -1)[0];
+    assertThat(uri).startsWith("nbds://127.0.0.1:").endsWith("/a.vhd");
+    return uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
   }
 
   /** qemu-io's {@code commands} on export a.vhd at localhost:{@code port}, through TLS. */
@@ -367,18 +370,7 @@ class NbdIT {
         .as("verifying peers needs credentials")
         .isEqualTo(ExitCode.USAGE);
 
-    this.server =
-        Served.start(
-            dir,
-            "serve",
-            "--listen",
-            "tcp:127.0.0.1:0",
-            "--tls-creds",
-            server.toString(),
-            "--tls-verify-peer",
-            f("a.vhd"));
-    String uri = Files.readString(dir.resolve("serve.out")).trim().split("\\s+", -1)[0];
-    String port = uri.replaceAll("^nbds://127\\.0\\.0\\.1:([0-9]+)/.*$", "$1");
+    String port = serveTls(server, "--tls-verify-peer");
     String base = "nbds://localhost:" + port + "/a.vhd?tls-certificates=";
     for (Path refused : List.of(anonymous, rogue)) {
       Proc p = Proc.run(dir, "nbdinfo", base + refused);
