@@ -86,11 +86,31 @@ final class MountCommand extends VdiskCommand {
     return ExitCode.OK;
   }
 
+  /**
+   * How long a daemon may take to mount before it is given up: a daemon that fails ends sooner (its
+   * error is printed at once); only one that hangs waits this long.
+   */
+  private static final int MOUNT_WAIT_SECONDS = 60;
+
   /** Starts this command again with --foreground, detached, and waits until it has mounted. */
   private int startDaemon() throws Exception {
     Path abs = mountpoint.toAbsolutePath().normalize();
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    // The daemon runs with this JVM's options (the launcher's class-data archive, a heap or
+    // compiler limit), or its start is the slow one: on a slow machine (the NFS lab's user-mode
+    // Linux) that alone came near the deadline below. Not one-shot recordings or debug agents,
+    // which would collide with this process's.
+    for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (!a.startsWith("-XX:ArchiveClassesAtExit")
+          && !a.startsWith("-XX:StartFlightRecording")
+          && !a.startsWith("-agent")
+          && !a.startsWith("-javaagent")
+          && !a.startsWith("-Xrunjdwp")
+          && !a.startsWith("-Xdebug")) {
+        cmd.add(a);
+      }
+    }
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(Main.class.getName());
@@ -112,7 +132,7 @@ final class MountCommand extends VdiskCommand {
             .redirectOutput(log.toFile())
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(MOUNT_WAIT_SECONDS);
     while (System.nanoTime() < deadline) {
       if (isMounted(abs) && p.isAlive()) {
         out().println("mounted " + source + " on " + abs + " (daemon pid " + p.pid() + ")");
@@ -130,7 +150,7 @@ final class MountCommand extends VdiskCommand {
     }
     p.destroy();
     throw new java.io.IOException(
-        abs + ": the mount did not appear within 30 s (log: " + log + ")");
+        abs + ": the mount did not appear within " + MOUNT_WAIT_SECONDS + " s (log: " + log + ")");
   }
 
   /**
