@@ -142,15 +142,7 @@ class ForeignImageIT {
     Path img = dir.resolve("tap.vhd");
     byte[] model = tapImage(img);
     Path mnt = Files.createDirectories(dir.resolve("mnt"));
-    Proc p =
-        Proc.run(
-            dir,
-            "java",
-            "-jar",
-            Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-            "mount",
-            img.toString(),
-            mnt.toString());
+    Proc p = Proc.run(dir, Cli.ownJvm("mount", img.toString(), mnt.toString()));
     assertThat(p.exit()).as(p.out()).isZero();
     try {
       Proc.ok(
@@ -183,14 +175,7 @@ class ForeignImageIT {
     Path sock = dir.resolve("s.sock");
     Path out = dir.resolve("serve.out");
     Process server =
-        new ProcessBuilder(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "serve",
-                "--listen",
-                "unix:" + sock,
-                img.toString())
+        new ProcessBuilder(Cli.ownJvm("serve", "--listen", "unix:" + sock, img.toString()))
             .redirectOutput(out.toFile())
             .redirectErrorStream(true)
             .start();

@@ -16,17 +16,8 @@ class FuseIT {
   @TempDir Path dir;
   private final List<Path> mounts = new java.util.ArrayList<>();
 
-  private String jar() {
-    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
-  }
-
   private Proc vdisk(String... args) throws Exception {
-    String[] cmd = new String[args.length + 3];
-    cmd[0] = "java";
-    cmd[1] = "-jar";
-    cmd[2] = jar();
-    System.arraycopy(args, 0, cmd, 3, args.length);
-    return Proc.run(dir, cmd);
+    return Proc.run(dir, Cli.ownJvm(args));
   }
 
   private Path mount(String source, String... extra) throws Exception {

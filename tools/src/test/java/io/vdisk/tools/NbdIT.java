@@ -24,10 +24,6 @@ class NbdIT {
   @TempDir Path dir;
   private Process server;
 
-  private String jar() {
-    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
-  }
-
   private Path sock() {
     return dir.resolve("s.sock");
   }
@@ -205,7 +201,7 @@ class NbdIT {
             dir,
             "java",
             "-jar",
-            jar(),
+            Cli.jar(),
             "vdi-snapshot",
             "--no-wait",
             "--sr",

@@ -14,7 +14,7 @@ class ProgressIT {
   @TempDir Path dir;
 
   private String jar() {
-    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
+    return Cli.jar();
   }
 
   @Test

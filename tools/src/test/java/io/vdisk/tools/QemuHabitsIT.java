@@ -152,9 +152,7 @@ class QemuHabitsIT {
             dir,
             "sh",
             "-c",
-            "java -jar "
-                + Path.of("target/vdisk-all.jar").toAbsolutePath()
-                + " convert -p -O qcow2 leaf.vhd p.qcow2 2>&1 | cat");
+            "java -jar " + Cli.jar() + " convert -p -O qcow2 leaf.vhd p.qcow2 2>&1 | cat");
     assertThat(piped.out()).contains("convert: 100% 64.0 MiB/64.0 MiB").doesNotContain("\r");
     assertThat(Cli.run("convert", "-m", "0", f("leaf.vhd"), f("m.raw")).exit())
         .isEqualTo(ExitCode.USAGE);
@@ -192,7 +190,7 @@ class QemuHabitsIT {
   }
 
   private static String jar() {
-    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
+    return Cli.jar();
   }
 
   @Test

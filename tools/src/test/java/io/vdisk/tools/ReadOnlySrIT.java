@@ -24,12 +24,7 @@ class ReadOnlySrIT {
   }
 
   private Proc vdisk(String... args) throws Exception {
-    String[] cmd = new String[args.length + 3];
-    cmd[0] = "java";
-    cmd[1] = "-jar";
-    cmd[2] = Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
-    System.arraycopy(args, 0, cmd, 3, args.length);
-    return Proc.run(dir, cmd);
+    return Proc.run(dir, Cli.ownJvm(args));
   }
 
   @Test

@@ -16,13 +16,7 @@ final class Served {
    * {@code NAME.err}, and waits until it prints (it listens then); fails if it dies first.
    */
   static Process start(Path dir, String name, String... args) throws Exception {
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "serve"));
+    List<String> cmd = new ArrayList<>(List.of(Cli.ownJvm("serve")));
     cmd.addAll(List.of(args));
     Path out = dir.resolve(name + ".out");
     Path err = dir.resolve(name + ".err");

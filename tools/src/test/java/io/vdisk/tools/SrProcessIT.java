@@ -18,7 +18,7 @@ class SrProcessIT {
   @TempDir Path dir;
 
   private String jar() {
-    return Path.of("target/vdisk-all.jar").toAbsolutePath().toString();
+    return Cli.jar();
   }
 
   private Proc vdisk(String... args) throws Exception {

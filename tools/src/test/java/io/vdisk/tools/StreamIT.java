@@ -23,7 +23,7 @@ class StreamIT {
   private String vdi;
 
   private String vdisk() {
-    return "java -jar " + Path.of("target/vdisk-all.jar").toAbsolutePath() + " ";
+    return "java -jar " + Cli.jar() + " ";
   }
 
   private Proc sh(String script) throws Exception {
@@ -59,15 +59,7 @@ class StreamIT {
     new Random(11).nextBytes(data);
     Process p =
         new ProcessBuilder(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "vdi-import",
-                "--sr",
-                sr,
-                "uuid=" + vdi,
-                "filename=-",
-                "format=raw")
+                Cli.ownJvm("vdi-import", "--sr", sr, "uuid=" + vdi, "filename=-", "format=raw"))
             .redirectErrorStream(true)
             .start();
     try (java.io.OutputStream in = p.getOutputStream()) {
@@ -100,14 +92,7 @@ class StreamIT {
     Cli.run("vm-export", "--sr", sr, "vm=web", "filename=" + xva).ok();
     byte[] archive = Files.readAllBytes(xva);
     Process p =
-        new ProcessBuilder(
-                "java",
-                "-jar",
-                Path.of("target/vdisk-all.jar").toAbsolutePath().toString(),
-                "vm-import",
-                "--sr",
-                sr,
-                "filename=-")
+        new ProcessBuilder(Cli.ownJvm("vm-import", "--sr", sr, "filename=-"))
             .redirectErrorStream(true)
             .start();
     try (java.io.OutputStream in = p.getOutputStream()) {

@@ -81,21 +81,34 @@ final class SrTree {
 
   /** One file's node; a file that does not open as a VHD is a node with its problem. */
   private static Node node(String vdi, Path f) throws IOException {
-    try (VhdImage img =
-        VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
-      return new Node(
-          vdi,
-          img.footer().uniqueId(),
-          img.isDifferencing() ? img.header().parentUuid() : null,
-          img.footer().isHidden(),
-          img.size(),
-          img.fileSize(),
-          img.allocatedBlocks(),
-          null,
-          io.vdisk.vhd.VhdTime.toInstant(img.footer().timestamp()));
+    try (VhdImage img = peek(f)) {
+      return node(vdi, img);
     } catch (IOException e) {
       return new Node(vdi, null, null, false, 0, Files.size(f), 0, e.getMessage(), null);
     }
+  }
+
+  private static Node node(String vdi, VhdImage img) throws IOException {
+    return new Node(
+        vdi,
+        img.footer().uniqueId(),
+        img.isDifferencing() ? img.header().parentUuid() : null,
+        img.footer().isHidden(),
+        img.size(),
+        img.fileSize(),
+        img.allocatedBlocks(),
+        null,
+        io.vdisk.vhd.VhdTime.toInstant(img.footer().timestamp()));
+  }
+
+  private static VhdImage peek(Path f) throws IOException {
+    return VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true);
+  }
+
+  /** The node of {@code vdi}'s file alone, or null when the SR holds no such file. */
+  static Node node(Path dir, String vdi) throws IOException {
+    Path f = dir.resolve(vdi + ".vhd");
+    return Files.isRegularFile(f) ? node(vdi, f) : null;
   }
 
   /**
@@ -116,12 +129,17 @@ final class SrTree {
           || !f.toRealPath().startsWith(real)) {
         return null;
       }
-      Node n = node(v, f);
-      nodes.put(v, n);
-      if (n.problem() != null || n.parentFooterUuid() == null) {
-        break;
+      // one open per file: its node, and through its locators, its parent's name
+      try (VhdImage img = peek(f)) {
+        Node n = node(v, img);
+        nodes.put(v, n);
+        if (n.parentFooterUuid() == null) {
+          break;
+        }
+        v = parentIn(real, img, f);
+      } catch (IOException e) {
+        return null; // a file that does not open, or a parent not found so
       }
-      v = parentFile(dir, f);
       if (v == null) {
         return null;
       }
@@ -129,20 +147,15 @@ final class SrTree {
     return new SrTree(nodes, List.of());
   }
 
-  /** The VDI whose file {@code f}'s locators name as its parent, in this SR, or null. */
-  private static String parentFile(Path dir, Path f) {
-    try (VhdImage img =
-        VhdImage.open(StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
-      io.vdisk.engine.image.ParentResolver.Found p =
-          io.vdisk.engine.image.ParentResolver.open(
-              img, f, StorageProvider.FILES, StorageProvider.Access.PEEK, dir);
-      p.image().close();
-      String name = p.path().getFileName().toString();
-      boolean here = p.path().toRealPath().getParent().equals(dir.toRealPath());
-      return here && VHD_NAME.matcher(name).matches() ? name.substring(0, name.length() - 4) : null;
-    } catch (IOException e) {
-      return null;
-    }
+  /** The VDI that {@code img}'s locators name as its parent, in the SR at {@code real}, or null. */
+  private static String parentIn(Path real, VhdImage img, Path f) throws IOException {
+    io.vdisk.engine.image.ParentResolver.Found p =
+        io.vdisk.engine.image.ParentResolver.open(
+            img, f, StorageProvider.FILES, StorageProvider.Access.PEEK, real);
+    p.image().close();
+    String name = p.path().getFileName().toString();
+    boolean here = p.path().toRealPath().getParent().equals(real);
+    return here && VHD_NAME.matcher(name).matches() ? name.substring(0, name.length() - 4) : null;
   }
 
   /** Files that look like VDIs but are not used (symbolic links leaving the SR), one line each. */

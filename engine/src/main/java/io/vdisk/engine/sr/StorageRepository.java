@@ -318,21 +318,6 @@ public final class StorageRepository implements Closeable {
     return out;
   }
 
-  /** A VDI's virtual size from its own file (0 when it has none or it does not open). */
-  long virtualSize(String uuid) throws IOException {
-    Path f = file(uuid);
-    if (!Files.isRegularFile(f)) {
-      return 0;
-    }
-    try (io.vdisk.engine.image.VhdImage img =
-        io.vdisk.engine.image.VhdImage.open(
-            StorageProvider.FILES.open(f, StorageProvider.Access.PEEK), true)) {
-      return img.size();
-    } catch (IOException e) {
-      return 0;
-    }
-  }
-
   public VdiView vdi(String uuid) throws IOException {
     for (VdiView v : vdis()) {
       if (v.uuid().equals(uuid)) {

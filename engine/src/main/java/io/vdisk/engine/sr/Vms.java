@@ -429,7 +429,8 @@ public final class Vms {
     io.vdisk.engine.Progress outer = sr.progress();
     Map<String, Long> sizes = new java.util.HashMap<>();
     for (SrOp.Disk d : op.disks()) {
-      sizes.put(d.vdi(), sr.virtualSize(d.vdi()));
+      SrTree.Node n = SrTree.node(sr.dir(), d.vdi());
+      sizes.put(d.vdi(), n == null ? 0L : n.virtualSize());
     }
     long all = op.disks().stream().mapToLong(d -> sizes.getOrDefault(d.vdi(), 0L)).sum();
     long[] base = {0};
